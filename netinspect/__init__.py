@@ -1,0 +1,52 @@
+"""netinspect: see inside a PyTorch model described in a YAML spec.
+
+The Python API mirrors the command line::
+
+    import netinspect
+    spec = netinspect.load("configs/mlp.yaml")      # spec model (plain dataclasses)
+    model = netinspect.compile(spec)                # nn.Sequential on the meta device
+    rows = netinspect.analysis.params(model.module) # plain data
+
+torch is imported only when a spec is loaded or compiled, so ``import netinspect`` is cheap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from netinspect.compiler import CompiledModel
+    from netinspect.spec import Spec
+
+__all__ = ["__version__", "compile", "load", "load_string"]
+
+
+def _default_name(file: str) -> str:
+    return "stdin" if file in ("-", "<stdin>") else Path(file).stem
+
+
+def load_string(text: str, file: str = "<string>", name: str | None = None) -> Spec:
+    """Parse and validate spec text; ``file`` is the name used in error locations."""
+    from netinspect.layers import registry
+    from netinspect.loader import load_text
+    from netinspect.spec import parse_spec
+
+    return parse_spec(load_text(text, file), name or _default_name(file), registry())
+
+
+def load(path: str) -> Spec:
+    """Read and validate a spec file (``-`` reads standard input)."""
+    from netinspect.loader import read_text
+
+    file, text = read_text(path)
+    return load_string(text, file, _default_name(path))
+
+
+def compile(spec: Spec, device: str = "meta", max_modules: int | None = None) -> CompiledModel:  # noqa: A001 -- mirrors torch.compile; the public name the docs promise
+    """Build the spec's model; on ``meta`` (the default) no parameter memory is allocated."""
+    from netinspect.compiler import DEFAULT_MAX_MODULES, compile_spec
+
+    return compile_spec(spec, device, max_modules or DEFAULT_MAX_MODULES)

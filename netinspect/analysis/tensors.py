@@ -1,0 +1,39 @@
+"""Facts about single tensors shared by the analyses: identity, laziness, dtype names."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+
+import torch
+from torch import nn
+
+
+def is_lazy(tensor: torch.Tensor) -> bool:
+    """An uninitialized parameter or buffer of a lazy layer: no shape until a forward pass."""
+    return isinstance(tensor, nn.parameter.UninitializedTensorMixin)
+
+
+def tensor_key(tensor: torch.Tensor) -> Hashable:
+    """Equal for two tensors that are the same memory: the same object, or distinct
+    Parameters viewing the same storage at the same offset, shape and strides.
+
+    Meta, lazy and empty tensors have no storage to compare, so only identity counts.
+    """
+    if is_lazy(tensor) or tensor.device.type == "meta" or tensor.numel() == 0:
+        return ("id", id(tensor))
+    storage = tensor.untyped_storage().data_ptr()
+    return ("storage", storage, tensor.storage_offset(), tuple(tensor.shape), tensor.stride())
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``float32`` rather than ``torch.float32``: how a spec writes it."""
+    return str(dtype).removeprefix("torch.")
+
+
+def distinct_numel(tensors: Iterable[torch.Tensor]) -> int:
+    """Elements of the distinct initialized tensors among ``tensors``, each counted once."""
+    seen: dict[Hashable, int] = {}
+    for t in tensors:
+        if not is_lazy(t):
+            seen.setdefault(tensor_key(t), t.numel())
+    return sum(seen.values())

@@ -1,0 +1,80 @@
+"""The error tree and the exit codes (SPEC.md section 4).
+
+Every error the user can cause is a :class:`NetinspectError` raised at the fault, carrying
+the source location of the offending YAML node when there is one. The CLI renders it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit statuses of the ``netinspect`` command (SPEC.md section 4)."""
+
+    OK = 0
+    BAD_INPUT = 1
+    USAGE = 2
+    CHECK_FAILED = 3
+    INTERNAL = 4
+    INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a spec file; line and column are 1-based, as editors count them."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+class NetinspectError(Exception):
+    """A mistake in a spec, an input or an option: reported to the user, exit status 1."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+    def __init__(self, message: str, location: Location | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.hint:
+            text = f"{text} {self.hint}"
+        return f"{self.location}: {text}" if self.location else text
+
+
+class SpecFileError(NetinspectError):
+    """The spec file cannot be read: missing, a directory, unreadable, not UTF-8."""
+
+
+class SpecSyntaxError(NetinspectError):
+    """The spec is not well-formed YAML, or uses YAML features a spec must not use."""
+
+
+class SpecError(NetinspectError):
+    """The YAML is fine but does not describe a model: wrong keys, types or references."""
+
+
+class LayerError(NetinspectError):
+    """A layer name or its constructor arguments are wrong."""
+
+
+class LimitError(NetinspectError):
+    """A spec expands beyond a safety limit (modules, nesting, aliases)."""
+
+
+class OptionError(NetinspectError):
+    """A command-line option value is wrong in a way Typer cannot check (a glob, a shape)."""

@@ -1,0 +1,136 @@
+"""The registry of ``torch.nn`` layer classes a spec may name, and their construction.
+
+Only ``nn.Module`` subclasses exported by ``torch.nn.modules`` are reachable; containers are
+left out because YAML lists and mappings already are ``nn.Sequential``. Arguments are
+checked against the constructor's real signature before it runs, so a mistake is reported
+with that signature instead of a deep torch traceback.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from functools import cache
+from typing import Any
+
+import torch
+from torch import nn
+
+from netinspect.errors import LayerError
+from netinspect.spec import LayerCall, Value, did_you_mean
+
+# Containers and abstract bases: a spec builds containers from YAML structure instead.
+_EXCLUDED = frozenset(
+    {
+        "Module",
+        "Container",
+        "Sequential",
+        "ModuleList",
+        "ModuleDict",
+        "ParameterList",
+        "ParameterDict",
+        "RNNBase",
+        "RNNCellBase",
+    }
+)
+# Arguments netinspect owns: the device is meta or cpu by command, the dtype is spec-wide.
+_RESERVED = {"device": "netinspect chooses the device", "dtype": "use the spec's top-level dtype:"}
+
+
+@cache
+def registry() -> dict[str, type[nn.Module]]:
+    """Layer name -> class, for every public ``torch.nn`` module class but containers."""
+    classes: dict[str, type[nn.Module]] = {}
+    for name in nn.modules.__all__:
+        obj = getattr(nn, name, None)
+        if isinstance(obj, type) and issubclass(obj, nn.Module) and name not in _EXCLUDED:
+            classes[name] = obj
+    return classes
+
+
+def signature_text(cls: type[nn.Module]) -> str:
+    """The constructor's signature as a user writes it: ``Linear(in_features: int, ...)``."""
+    params = [
+        p for n, p in _signature(cls).parameters.items() if n != "self" and n not in _RESERVED
+    ]
+    return f"{cls.__name__}({', '.join(str(p) for p in params)})"
+
+
+@cache
+def _signature(cls: type[nn.Module]) -> inspect.Signature:
+    return inspect.signature(cls.__init__)
+
+
+def _type_problem(value: Value, annotation: Any) -> str | None:
+    """Why ``value`` cannot be ``annotation``, for the plain annotations torch uses; else None."""
+    if annotation is int and (isinstance(value, bool) or not isinstance(value, int)):
+        return "a whole number"
+    if annotation is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return "a number"
+    if annotation is bool and not isinstance(value, bool):
+        return "true or false"
+    if typing.get_origin(annotation) is typing.Literal and value not in typing.get_args(annotation):
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
+    return None
+
+
+def check_arguments(call: LayerCall, cls: type[nn.Module]) -> None:
+    """Bind the spec's arguments to the constructor; raise a located error if they do not fit."""
+    sig = _signature(cls)
+    signature = signature_text(cls)
+    for name, _ in call.kwargs:
+        if name in _RESERVED:
+            raise LayerError(
+                f"{call.cls_name}: the argument {name!r} cannot be set in a spec "
+                f"({_RESERVED[name]})",
+                call.loc,
+            )
+    try:
+        bound = sig.bind(None, *call.args, **dict(call.kwargs))
+    except TypeError as exc:
+        known = [n for n in sig.parameters if n != "self" and n not in _RESERVED]
+        unknown = [n for n, _ in call.kwargs if n not in sig.parameters]
+        hint = did_you_mean(unknown[0], known) if unknown else None
+        raise LayerError(
+            f"wrong arguments for {call.cls_name}: {exc}; its signature is {signature}",
+            call.loc,
+            hint,
+        ) from None
+    for name, value in bound.arguments.items():
+        if name == "self":
+            continue
+        annotation = sig.parameters[name].annotation
+        problem = _type_problem(value, annotation)
+        if problem:
+            raise LayerError(
+                f"{call.cls_name}: {name} must be {problem}, got {value!r}; "
+                f"its signature is {signature}",
+                call.loc,
+            )
+
+
+def _format_call(call: LayerCall) -> str:
+    parts = [repr(a) for a in call.args] + [f"{k}={v!r}" for k, v in call.kwargs]
+    return f"{call.cls_name}({', '.join(parts)})"
+
+
+def build_layer(call: LayerCall, device: torch.device) -> nn.Module:
+    """Construct one ``torch.nn`` layer on ``device`` after checking its arguments."""
+    cls = registry().get(call.cls_name)
+    if cls is None:  # the spec resolved names against this registry; this is a guard
+        raise LayerError(
+            f"unknown layer {call.cls_name!r}",
+            call.loc,
+            did_you_mean(call.cls_name, registry()),
+        )
+    check_arguments(call, cls)
+    try:
+        with device:
+            return cls(*call.args, **dict(call.kwargs))
+    except Exception as exc:  # any constructor's own argument check: user input, reported
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LayerError(
+            f"{_format_call(call)} cannot be built: {reason}; "
+            f"its signature is {signature_text(cls)}",
+            call.loc,
+        ) from None

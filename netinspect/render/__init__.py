@@ -1,0 +1,1 @@
+"""Renderers: analysis results to rich renderables (text) or JSON-ready dicts. No printing."""

@@ -1,0 +1,36 @@
+"""How an error looks: one paragraph of text, or the JSON error document. No torch here,
+so reporting a bad option or a missing file never waits for torch to import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from netinspect.errors import NetinspectError
+
+
+def error_text(error: NetinspectError) -> Text:
+    """One paragraph: ``file:line:col: error: what is wrong. Hint.``"""
+    text = Text()
+    if error.location:
+        text.append(f"{error.location}: ", "bold")
+    text.append("error: ", "bold red")
+    text.append(error.message)
+    if error.hint:
+        text.append(f" {error.hint}", "italic")
+    return text
+
+
+def error_json(error: NetinspectError) -> dict[str, Any]:
+    """SPEC.md section 3: ``{"error": {"message", "file", "line", "column"}}``."""
+    loc = error.location
+    message = f"{error.message} {error.hint}" if error.hint else error.message
+    return {
+        "error": {
+            "message": message,
+            "file": loc.file if loc else None,
+            "line": loc.line if loc else None,
+            "column": loc.column if loc else None,
+        }
+    }

@@ -1,0 +1,77 @@
+"""Rich renderables for people at a terminal (colours only when it is one)."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from netinspect.analysis.params import ParamsReport
+from netinspect.analysis.tree import TreeNode, TreeReport
+from netinspect.render import units
+
+
+def params_table(report: ParamsReport) -> RenderableType:
+    table = Table(box=box.SIMPLE_HEAD, title=report.model, title_justify="left", pad_edge=False)
+    table.add_column("Name", style="bold", overflow="fold")
+    table.add_column("Shape")
+    table.add_column("Dtype")
+    table.add_column("Params", justify="right")
+    table.add_column("Trainable")
+    table.add_column("Shared with", overflow="fold")
+    for row in report.rows:
+        table.add_row(
+            row.name,
+            units.shape(row.shape),
+            row.dtype,
+            "-" if row.numel is None else units.count(row.numel),
+            "yes" if row.trainable else "no",
+            ", ".join(row.shared_with),
+        )
+    return Group(table, _params_footer(report))
+
+
+def _params_footer(report: ParamsReport) -> Text:
+    lines = [
+        f"Total params: {units.count(report.total)}",
+        f"Trainable params: {units.count(report.trainable)}",
+        f"Non-trainable params: {units.count(report.non_trainable)}",
+        f"Params size: {units.size(report.bytes)}",
+    ]
+    if report.uninitialized:
+        lines.append(
+            f"Uninitialized (lazy) params: {report.uninitialized}, not counted until a dry-run"
+        )
+    return Text("\n".join(lines))
+
+
+def tree_view(report: TreeReport) -> RenderableType:
+    root = Tree(_label(report.root, is_root=True), guide_style="dim")
+    _add_children(root, report.root)
+    return root
+
+
+def _add_children(branch: Tree, node: TreeNode) -> None:
+    for child in node.children:
+        _add_children(branch.add(_label(child)), child)
+    if node.hidden_children:
+        branch.add(Text(f"… {node.hidden_children} more (raise --depth to see them)", "dim"))
+
+
+def _label(node: TreeNode, is_root: bool = False) -> Text:
+    label = Text()
+    if is_root:
+        label.append(node.name, "bold")
+        label.append(f" ({node.type})")
+    else:
+        label.append(f"({node.name}): ", "bold")
+        label.append(f"{node.type}({node.args})" if node.args or not node.children else node.type)
+    if node.params:
+        label.append(f" · {units.count(node.params)} params", "cyan")
+    if node.shared:
+        label.append(" [shared]", "magenta")
+    if node.lazy:
+        label.append(" [uninitialized]", "yellow")
+    return label

@@ -1,0 +1,22 @@
+"""Human units for counts and sizes, shared by every text renderer."""
+
+from __future__ import annotations
+
+
+def count(n: int) -> str:
+    """``1,234,567``: exact, with thousands separators."""
+    return f"{n:,}"
+
+
+def size(n_bytes: int) -> str:
+    """Binary units, as memory is sized: ``676 B``, ``1.50 KiB``, ``140.00 GiB``."""
+    value = float(n_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{n_bytes} B" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def shape(dims: tuple[int, ...] | None) -> str:
+    return "uninitialized" if dims is None else f"[{', '.join(map(str, dims))}]"
