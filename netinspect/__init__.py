@@ -45,7 +45,7 @@ def load(path: str) -> Spec:
     return load_string(text, file, _default_name(path))
 
 
-def compile(spec: Spec, device: str = "meta", max_modules: int | None = None) -> CompiledModel:  # noqa: A001 -- mirrors torch.compile; the public name the docs promise
+def compile(spec: Spec, device: str = "meta", max_modules: int | None = None) -> CompiledModel:
     """Build the spec's model; on ``meta`` (the default) no parameter memory is allocated."""
     from netinspect.compiler import DEFAULT_MAX_MODULES, compile_spec
 

@@ -21,7 +21,7 @@ import typer
 from rich.console import Console, RenderableType
 
 from netinspect import __version__
-from netinspect.errors import ExitCode, NetinspectError
+from netinspect.errors import ExitCode, NetinspectError, OptionError
 
 if TYPE_CHECKING:
     from netinspect.compiler import CompiledModel
@@ -152,7 +152,8 @@ def _emit(
 def tree(
     spec: SpecArg = DEFAULT_SPEC,
     depth: Annotated[
-        int | None, typer.Option("--depth", "-d", min=0, help="Show this many levels below the root.")
+        int | None,
+        typer.Option("--depth", "-d", min=0, help="Show this many levels below the root."),
     ] = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
@@ -187,7 +188,19 @@ def params(
 
         compiled = _compile(spec, max_modules)
         report = params_of(compiled.module, compiled.name, filter_)
+        if filter_ is not None and not report.rows:
+            raise OptionError(
+                f"--filter {filter_!r} matches no parameter name",
+                hint=_name_examples(compiled),
+            )
         _emit(report, output, params_table, params_json)
+
+
+def _name_examples(compiled: CompiledModel) -> str:
+    names = [n for n, _ in compiled.module.named_parameters(remove_duplicate=False)]
+    if not names:
+        return "The model has no parameters."
+    return f"Names look like {', '.join(repr(n) for n in names[:3])}; * matches any text."
 
 
 def main() -> None:

@@ -77,9 +77,10 @@ def compile_spec(
             "Raise the limit with --max-modules if the model is really this large.",
         )
     builder = _Builder(spec, torch.device(device))
-    root = builder.build(spec.model)
-    if not isinstance(root, nn.Sequential):  # model: ReLU is a one-layer model
-        root = builder.record(nn.Sequential(root), spec.model)
+    built = builder.build(spec.model)
+    # `model: ReLU` is a one-layer model; the result is always an nn.Sequential.
+    root = built if isinstance(built, nn.Sequential) else nn.Sequential(built)
+    builder.record(root, spec.model)
     if spec.dtype != "float32":
         root.to(dtype=DTYPES[spec.dtype])  # in place: Parameter identity (ties) is preserved
     for tie in spec.ties:
@@ -140,7 +141,7 @@ def _apply_tie(root: nn.Module, tie: Tie) -> None:
     names = dict(root.named_parameters(remove_duplicate=False))
     first_name, first_loc = tie.names[0], tie.locs[0]
     first = _tie_target(names, first_name, first_loc)
-    for name, loc in zip(tie.names[1:], tie.locs[1:]):
+    for name, loc in zip(tie.names[1:], tie.locs[1:], strict=False):
         other = _tie_target(names, name, loc)
         if other.shape != first.shape or other.dtype != first.dtype:
             raise SpecError(
@@ -160,7 +161,9 @@ def _describe_param(p: nn.Parameter) -> str:
 def _tie_target(names: dict[str, nn.Parameter], name: str, loc: Location) -> nn.Parameter:
     param = names.get(name)
     if param is None:
-        raise SpecError(f"ties: the model has no parameter {name!r}", loc, did_you_mean(name, names))
+        raise SpecError(
+            f"ties: the model has no parameter {name!r}", loc, did_you_mean(name, names)
+        )
     if isinstance(param, nn.parameter.UninitializedParameter):
         raise SpecError(
             f"ties: {name!r} belongs to a lazy layer and has no shape yet; "

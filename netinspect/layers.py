@@ -56,9 +56,13 @@ def signature_text(cls: type[nn.Module]) -> str:
     return f"{cls.__name__}({', '.join(str(p) for p in params)})"
 
 
-@cache
+_SIGNATURES: dict[type[nn.Module], inspect.Signature] = {}
+
+
 def _signature(cls: type[nn.Module]) -> inspect.Signature:
-    return inspect.signature(cls.__init__)
+    if cls not in _SIGNATURES:
+        _SIGNATURES[cls] = inspect.signature(cls.__init__)
+    return _SIGNATURES[cls]
 
 
 def _type_problem(value: Value, annotation: Any) -> str | None:
@@ -85,16 +89,21 @@ def check_arguments(call: LayerCall, cls: type[nn.Module]) -> None:
                 f"({_RESERVED[name]})",
                 call.loc,
             )
+    known = [n for n in sig.parameters if n != "self" and n not in _RESERVED]
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    for name, _ in call.kwargs:
+        if name not in sig.parameters and not takes_any:
+            raise LayerError(
+                f"{call.cls_name} has no argument {name!r}; its signature is {signature}",
+                call.loc,
+                did_you_mean(name, known),
+            )
     try:
         bound = sig.bind(None, *call.args, **dict(call.kwargs))
     except TypeError as exc:
-        known = [n for n in sig.parameters if n != "self" and n not in _RESERVED]
-        unknown = [n for n, _ in call.kwargs if n not in sig.parameters]
-        hint = did_you_mean(unknown[0], known) if unknown else None
         raise LayerError(
             f"wrong arguments for {call.cls_name}: {exc}; its signature is {signature}",
             call.loc,
-            hint,
         ) from None
     for name, value in bound.arguments.items():
         if name == "self":

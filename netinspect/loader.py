@@ -19,14 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeAlias
 
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from netinspect.errors import LimitError, Location, SpecFileError, SpecSyntaxError
 
-ScalarValue = Union[str, int, float, bool, None]
+ScalarValue: TypeAlias = str | int | float | bool | None
 
 #: Upper bound on nodes after alias expansion; a real spec has a few hundred.
 DEFAULT_MAX_NODES = 100_000
@@ -84,7 +84,7 @@ class Map:
         return iter(self.entries)
 
 
-Node = Union[Scalar, Seq, Map]
+Node: TypeAlias = Scalar | Seq | Map
 
 
 def describe(node: Node) -> str:

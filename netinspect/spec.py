@@ -12,7 +12,7 @@ import difflib
 import string
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TypeAlias
 
 from netinspect.errors import LayerError, Location, SpecError
 from netinspect.loader import Map, Node, Scalar, Seq, describe
@@ -24,7 +24,7 @@ INPUT_DTYPES = (*PARAM_DTYPES, "int64", "int32", "int16", "int8", "uint8", "bool
 TOP_LEVEL_KEYS = ("version", "name", "input", "dtype", "blocks", "shared", "model", "ties", "init")
 REPEAT_KEYS = ("repeat", "layer", "name")
 
-Value = Union[int, float, bool, str, None, tuple["Value", ...]]
+Value: TypeAlias = int | float | bool | str | tuple["Value", ...] | None
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Sequence:
     loc: Location
 
 
-Layer = Union[LayerCall, BlockUse, SharedUse, Sequence]
+Layer: TypeAlias = LayerCall | BlockUse | SharedUse | Sequence
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,9 @@ def _is_numberish(node: Node) -> bool:
 def _check_name_format(fmt: Scalar, count: int) -> str:
     text = fmt.value
     if not isinstance(text, str):
-        raise SpecError(f"a repeat name must be text like 'layer {{i}}', got {describe(fmt)}", fmt.loc)
+        raise SpecError(
+            f"a repeat name must be text like 'layer {{i}}', got {describe(fmt)}", fmt.loc
+        )
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
         text.format(i=0)
@@ -306,7 +308,9 @@ class _Parser:
         if no_args:
             return target
         if isinstance(value, Seq):
-            return LayerCall(target.cls_name, tuple(self.value(v) for v in value.items), (), key.loc)
+            return LayerCall(
+                target.cls_name, tuple(self.value(v) for v in value.items), (), key.loc
+            )
         if isinstance(value, Map):
             kwargs = tuple((self.kwarg_name(k), self.value(v)) for k, v in value)
             return LayerCall(target.cls_name, (), kwargs, key.loc)
@@ -345,7 +349,9 @@ class _Parser:
         fmt = None
         if name_node is not None:
             if not isinstance(name_node, Scalar):
-                raise SpecError(f"a repeat name must be text, got {describe(name_node)}", name_node.loc)
+                raise SpecError(
+                    f"a repeat name must be text, got {describe(name_node)}", name_node.loc
+                )
             fmt = _check_name_format(name_node, count)
         return Repeat(count, self.layer(layer_node), fmt, node.loc)
 
@@ -381,7 +387,9 @@ def _positive_ints(node: Node, what: str) -> tuple[int, ...]:
     for item in node.items:
         v = item.value if isinstance(item, Scalar) else None
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise SpecError(f"{what}: every size is a whole number ≥ 1, got {describe(item)}", item.loc)
+            raise SpecError(
+                f"{what}: every size is a whole number ≥ 1, got {describe(item)}", item.loc
+            )
         sizes.append(v)
     return tuple(sizes)
 
@@ -404,7 +412,9 @@ def _input(node: Node) -> InputSpec:
         if shape_node is None:
             raise SpecError("input: needs a shape: [..] key", node.loc)
         dtype_node = node.get("dtype")
-        dtype = "float32" if dtype_node is None else _choice(dtype_node, INPUT_DTYPES, "input dtype")
+        dtype = (
+            "float32" if dtype_node is None else _choice(dtype_node, INPUT_DTYPES, "input dtype")
+        )
         return InputSpec(_positive_ints(shape_node, "input shape"), dtype, node.loc)
     return InputSpec(_positive_ints(node, "input"), "float32", node.loc)
 
@@ -416,7 +426,8 @@ def _ties(node: Node) -> tuple[Tie, ...]:
     for group in node.items:
         if not isinstance(group, Seq) or len(group.items) < 2:
             raise SpecError(
-                "each tie is a list of two or more parameter names, e.g. [embed.weight, head.weight]",
+                "each tie is a list of two or more parameter names, "
+                "e.g. [embed.weight, head.weight]",
                 group.loc,
             )
         names = []
@@ -429,6 +440,8 @@ def _ties(node: Node) -> tuple[Tie, ...]:
 
 
 def _scheme(node: Node, parser: _Parser) -> SchemeSpec:
+    args: tuple[Value, ...]
+    kwargs: tuple[tuple[str, Value], ...]
     if isinstance(node, Scalar) and isinstance(node.value, str):
         name, args, kwargs = node.value, (), ()
     elif isinstance(node, Map) and len(node.entries) == 1:
@@ -613,7 +626,9 @@ def count_modules(spec: Spec) -> int:
             return 1 + sum(size(i.layer if isinstance(i, Child) else i) for i in layer.items)
         key = ("block" if isinstance(layer, BlockUse) else "shared", layer.name)
         if key not in memo:
-            body = spec.blocks[layer.name] if isinstance(layer, BlockUse) else spec.shared[layer.name]
+            body = (
+                spec.blocks[layer.name] if isinstance(layer, BlockUse) else spec.shared[layer.name]
+            )
             memo[key] = size(body)
         return memo[key]
 

@@ -36,7 +36,9 @@ class ParamsReport:
     uninitialized: int  # how many distinct lazy parameters have no shape yet
 
 
-def params(module: nn.Module, model_name: str = "model", pattern: str | None = None) -> ParamsReport:
+def params(
+    module: nn.Module, model_name: str = "model", pattern: str | None = None
+) -> ParamsReport:
     """List ``named_parameters(remove_duplicate=False)``; ``pattern`` is a glob on names.
 
     With a pattern, the totals are those of the listed rows.

@@ -10,7 +10,7 @@ from torch import nn
 
 def is_lazy(tensor: torch.Tensor) -> bool:
     """An uninitialized parameter or buffer of a lazy layer: no shape until a forward pass."""
-    return isinstance(tensor, nn.parameter.UninitializedTensorMixin)
+    return bool(nn.parameter.is_lazy(tensor))
 
 
 def tensor_key(tensor: torch.Tensor) -> Hashable:

@@ -42,7 +42,7 @@ def _params_footer(report: ParamsReport) -> Text:
     ]
     if report.uninitialized:
         lines.append(
-            f"Uninitialized (lazy) params: {report.uninitialized}, not counted until a dry-run"
+            f"Uninitialized (lazy) params: {report.uninitialized}, shaped by the first forward pass"
         )
     return Text("\n".join(lines))
 
@@ -67,7 +67,9 @@ def _label(node: TreeNode, is_root: bool = False) -> Text:
         label.append(f" ({node.type})")
     else:
         label.append(f"({node.name}): ", "bold")
-        label.append(f"{node.type}({node.args})" if node.args or not node.children else node.type)
+        is_leaf = not node.children and not node.hidden_children
+        # print(model) style: arguments in parentheses; a bare container shows its class only.
+        label.append(f"{node.type}({node.args})" if node.args or is_leaf else node.type)
     if node.params:
         label.append(f" · {units.count(node.params)} params", "cyan")
     if node.shared:

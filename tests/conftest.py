@@ -1,0 +1,84 @@
+"""Shared fixtures: paths, the installed console script, golden files.
+
+Golden files pin human output (torchinfo's way): one expected-output file per case under
+tests/golden/. Regenerate them after an intended change with ``pytest --update-golden``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# torch warns on import when NumPy is absent; the tests never need NumPy either.
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+CONFIG_NAMES = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/ from the current output instead of comparing",
+    )
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def netinspect_exe() -> str:
+    """The installed console script next to this interpreter (the venv's), else on PATH."""
+    beside = Path(sys.executable).parent / "netinspect"
+    found = str(beside) if beside.exists() else shutil.which("netinspect")
+    assert found, "the netinspect console script is not installed (run make install)"
+    return found
+
+
+def run_netinspect(
+    *args: str, stdin: str | None = None, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Result:
+    """Run the real console script the way a shell script would: piped, no terminal."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "TERM")}
+    full_env.update({"COLUMNS": "100", "TERM": "dumb"})
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [netinspect_exe(), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def check_golden(name: str, actual: str, update: bool) -> None:
+    path = GOLDEN / name
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual)
+        return
+    assert path.exists(), f"no golden file {path.name}; run pytest --update-golden"
+    assert actual == path.read_text(), f"output differs from {path.name}"

@@ -1,0 +1,294 @@
+"""The installed ``netinspect`` command end to end: outputs, JSON contract, errors, exits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from netinspect import __version__
+from netinspect.analysis.tensors import is_lazy
+from netinspect.errors import ExitCode
+from tests.conftest import CONFIG_NAMES, CONFIGS, ROOT, run_netinspect
+from tests.reference import REFERENCES
+
+MLP = (CONFIGS / "mlp.yaml").read_text()
+
+
+def json_out(*args: str, **kwargs: Any) -> Any:
+    result = run_netinspect(*args, "--format", "json", **kwargs)
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+# -- params --------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+def test_params_json_equals_torch(name: str) -> None:
+    doc = json_out("params", str(CONFIGS / f"{name}.yaml"))
+    model = REFERENCES[name]()
+    assert set(doc) >= {"model", "parameters", "total", "trainable", "non_trainable", "bytes"}
+    assert doc["model"] == name
+    named = list(model.named_parameters(remove_duplicate=False))
+    assert [p["name"] for p in doc["parameters"]] == [n for n, _ in named]
+    for row, (_, p) in zip(doc["parameters"], named, strict=False):
+        assert set(row) >= {"name", "shape", "numel", "dtype", "trainable", "shared_with"}
+        expected_shape = None if is_lazy(p) else list(p.shape)
+        assert row["shape"] == expected_shape
+        assert row["numel"] == (None if is_lazy(p) else p.numel())
+        assert row["dtype"] == "float32"
+        assert row["trainable"] is True
+    distinct = [p for p in model.parameters() if not is_lazy(p)]
+    assert doc["total"] == sum(p.numel() for p in distinct)
+    assert doc["trainable"] == doc["total"]
+    assert doc["non_trainable"] == 0
+    assert doc["bytes"] == 4 * doc["total"]
+
+
+def test_params_json_for_story_1() -> None:
+    doc = json_out("params", "configs/mlp.yaml")
+    assert {p["name"]: p["shape"] for p in doc["parameters"]} == {
+        "0.weight": [8, 4],
+        "0.bias": [8],
+        "2.weight": [1, 8],
+        "2.bias": [1],
+    }
+    assert doc["total"] == 49
+
+
+def test_params_filter_reaches_a_deep_bias() -> None:
+    doc = json_out("params", "configs/rgnet.yaml", "--filter", "0.block 1.0.bias")
+    assert doc["parameters"] == [
+        {
+            "name": "0.block 1.0.bias",
+            "shape": [8],
+            "numel": 8,
+            "dtype": "float32",
+            "trainable": True,
+            "shared_with": [],
+        }
+    ]
+    assert doc["total"] == 8
+
+
+def test_tied_embedding_is_listed_under_both_names_and_counted_once() -> None:
+    doc = json_out("params", "configs/tiny_lm.yaml")
+    rows = {p["name"]: p for p in doc["parameters"]}
+    assert rows["head.weight"]["shared_with"] == ["embed.weight"]
+    assert rows["embed.weight"]["shared_with"] == ["head.weight"]
+    assert doc["total"] == sum(p.numel() for p in REFERENCES["tiny_lm"]().parameters())
+
+
+def test_filter_matching_nothing_is_an_error() -> None:
+    result = run_netinspect("params", "configs/rgnet.yaml", "--filter", "0.block1.*")
+    assert result.code == 1
+    assert "--filter '0.block1.*' matches no parameter name" in result.err
+    assert "'0.block 0.0.weight'" in result.err
+
+
+# -- tree ----------------------------------------------------------------------------------
+def check_node(node: dict[str, Any]) -> None:
+    assert set(node) >= {"name", "path", "type", "params", "shared", "lazy", "children"}
+    for child in node["children"]:
+        check_node(child)
+
+
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+def test_tree_json_equals_torch(name: str) -> None:
+    doc = json_out("tree", str(CONFIGS / f"{name}.yaml"))
+    check_node(doc["root"])
+    assert doc["model"] == name
+    model = REFERENCES[name]()
+    flat: list[dict[str, Any]] = []
+
+    def walk(n: dict[str, Any]) -> None:
+        flat.append(n)
+        for c in n["children"]:
+            walk(c)
+
+    walk(doc["root"])
+    modules = list(model.named_modules(remove_duplicate=False))
+    assert [(n["path"], n["type"]) for n in flat] == [(p, type(m).__name__) for p, m in modules]
+    assert [n["params"] for n in flat] == [
+        sum(p.numel() for p in m.parameters() if not is_lazy(p)) for _, m in modules
+    ]
+
+
+def test_tree_json_marks_shared_and_lazy() -> None:
+    tied = json_out("tree", "configs/tied.yaml")["root"]["children"]
+    assert [c["shared"] for c in tied] == [False, False, True, False, True, False, False]
+    lazy = json_out("tree", "configs/lazy_mlp.yaml")["root"]["children"]
+    assert [c["lazy"] for c in lazy] == [True, False, True]
+
+
+def test_tree_depth() -> None:
+    doc = json_out("tree", "configs/rgnet.yaml", "--depth", "1")
+    first = doc["root"]["children"][0]
+    assert first["children"] == []
+    assert first["hidden_children"] == 4
+    text = run_netinspect("tree", "configs/rgnet.yaml", "--depth", "1").out
+    assert "… 4 more (raise --depth to see them)" in text
+
+
+# -- where the spec comes from ---------------------------------------------------------------
+def test_spec_from_stdin() -> None:
+    doc = json_out("params", "-", stdin=MLP)
+    assert doc["total"] == 49
+    assert doc["model"] == "mlp"
+
+
+def test_default_spec_is_model_yaml_in_the_current_directory(tmp_path: Path) -> None:
+    (tmp_path / "model.yaml").write_text(MLP)
+    assert json_out("params", cwd=tmp_path)["total"] == 49
+    (tmp_path / "model.yaml").unlink()
+    result = run_netinspect("tree", cwd=tmp_path)
+    assert result.code == 1
+    assert "no such spec file: model.yaml" in result.err
+
+
+def test_inspection_writes_no_files(tmp_path: Path) -> None:
+    spec = tmp_path / "m.yaml"
+    spec.write_text(MLP)
+    for command in ("tree", "params"):
+        assert run_netinspect(command, str(spec), cwd=tmp_path).code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.yaml"]
+
+
+# -- errors --------------------------------------------------------------------------------
+BAD_SPECS = [
+    ("unknown_layer", "model:\n  - Linaer: [8, 1]\n", 2, 5, "unknown layer 'Linaer'"),
+    ("yaml_syntax", "model:\n  - [Linear, 4\n", 3, 1, "invalid YAML"),
+    ("duplicate_key", "model: [ReLU]\nmodel: [Tanh]\n", 2, 1, "duplicate key 'model'"),
+    ("python_tag", "model: !!python/object/apply:os.system ['true']\n", 1, 8, "could run code"),
+    ("bad_arguments", "model:\n  - ReLU\n  - Linear: [4]\n", 3, 5, "signature is Linear("),
+    ("unknown_key", "modle: [ReLU]\n", 1, 1, "unknown key 'modle'"),
+    ("block_cycle", "blocks:\n  a: [a]\nmodel: [a]\n", 2, 7, "contains itself"),
+    (
+        "tie_shapes",
+        "model:\n  a: {Linear: [2, 3]}\n  b: {Linear: [3, 2]}\nties: [[a.weight, b.weight]]\n",
+        4,
+        19,
+        "same shape",
+    ),
+    ("repeat_bomb", "model:\n  - repeat: 1000000000\n    layer: ReLU\n", 2, 3, "--max-modules"),
+    ("empty", "", 1, 1, "the spec is empty"),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "line", "column", "fragment"), BAD_SPECS)
+def test_bad_spec_is_one_located_message_and_exit_1(
+    tmp_path: Path, case: str, text: str, line: int, column: int, fragment: str
+) -> None:
+    spec = tmp_path / f"{case}.yaml"
+    spec.write_text(text)
+    result = run_netinspect("tree", str(spec))
+    assert result.code == 1
+    assert result.out == ""
+    assert f"{spec}:{line}:{column}: error: " in result.err
+    assert fragment in result.err
+    assert "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1  # one paragraph
+
+    as_json = run_netinspect("params", str(spec), "--format", "json")
+    assert as_json.code == 1
+    error = json.loads(as_json.out)["error"]
+    assert (error["file"], error["line"], error["column"]) == (str(spec), line, column)
+    assert fragment in error["message"]
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("model: [Linaer]\n")
+    result = run_netinspect("tree", str(spec), "--debug")
+    assert result.code == 1
+    assert "Traceback" in result.err
+    assert "unknown layer 'Linaer'" in result.err
+
+
+def test_missing_file_and_directory_are_exit_1(tmp_path: Path) -> None:
+    result = run_netinspect("params", str(tmp_path / "nope.yaml"), "--format", "json")
+    assert result.code == 1
+    assert json.loads(result.out)["error"]["line"] is None
+    result = run_netinspect("params", str(tmp_path))
+    assert result.code == 1
+    assert "is a directory" in result.err
+
+
+def test_usage_errors_are_exit_2() -> None:
+    assert run_netinspect("tree", "configs/mlp.yaml", "--bogus").code == 2
+    assert run_netinspect("tree", "configs/mlp.yaml", "--format", "xml").code == 2
+    assert run_netinspect("tree", "configs/mlp.yaml", "--depth", "-1").code == 2
+    assert run_netinspect("frobnicate").code == 2
+
+
+def test_max_modules_option_raises_the_cap() -> None:
+    spec = "model:\n  - repeat: 3\n    layer: ReLU\n"
+    assert run_netinspect("tree", "-", "--max-modules", "3", stdin=spec).code == 1
+    assert run_netinspect("tree", "-", "--max-modules", "4", stdin=spec).code == 0
+
+
+def test_internal_errors_are_one_line_and_exit_4(capsys: pytest.CaptureFixture[str]) -> None:
+    from netinspect.cli import OutputFormat, _reporting
+
+    with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.text, debug=False):
+        raise ZeroDivisionError("boom")
+    assert exit_info.value.exit_code == ExitCode.INTERNAL
+    err = capsys.readouterr().err
+    assert "internal error: ZeroDivisionError: boom" in err
+    assert "Traceback" not in err
+
+
+def test_interrupt_is_exit_130() -> None:
+    from netinspect.cli import OutputFormat, _reporting
+
+    with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.text, debug=False):
+        raise KeyboardInterrupt
+    assert exit_info.value.exit_code == ExitCode.INTERRUPTED
+
+
+# -- the command itself --------------------------------------------------------------------
+def test_version() -> None:
+    result = run_netinspect("--version")
+    assert (result.code, result.out) == (0, f"netinspect {__version__}\n")
+
+
+def test_help_and_usage_errors_do_not_import_torch() -> None:
+    code = (
+        "import sys\n"
+        "from netinspect.cli import app\n"
+        "for argv in (['--help'], ['tree', '--help'], ['tree', '--bogus']):\n"
+        "    try:\n"
+        "        app(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT)
+
+
+def test_piped_output_has_no_colour_codes_and_no_color_is_respected() -> None:
+    assert "\x1b[" not in run_netinspect("tree", "configs/tied.yaml").out
+    forced = run_netinspect(
+        "tree", "configs/tied.yaml", env={"FORCE_COLOR": "1", "TERM": "xterm-256color"}
+    ).out
+    assert "\x1b[35m" in forced  # the magenta [shared] mark, on a (forced) terminal
+    no_color = run_netinspect(
+        "tree",
+        "configs/tied.yaml",
+        env={"FORCE_COLOR": "1", "NO_COLOR": "1", "TERM": "xterm-256color"},
+    ).out
+    assert "\x1b[35m" not in no_color
+
+
+def test_python_m_netinspect_works() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "netinspect", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout == f"netinspect {__version__}\n"

@@ -1,0 +1,230 @@
+"""The loader: positions, YAML 1.2 floats, duplicate keys, tags, aliases, nesting, encodings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netinspect.errors import LimitError, Location, NetinspectError, SpecFileError, SpecSyntaxError
+from netinspect.loader import (
+    Map,
+    Node,
+    Scalar,
+    Seq,
+    _SpecYamlLoader,
+    describe,
+    load_file,
+    load_text,
+    read_text,
+)
+
+
+def plain(node: Node) -> Any:
+    """Nodes back to plain Python, for comparing with what safe_load would give."""
+    if isinstance(node, Scalar):
+        return node.value
+    if isinstance(node, Seq):
+        return [plain(i) for i in node.items]
+    return {k.value: plain(v) for k, v in node.entries}
+
+
+def test_every_node_remembers_its_line_and_column() -> None:
+    root = load_text("model:\n  - Linear: [4, 8]\n  - ReLU\n", "m.yaml")
+    assert isinstance(root, Map)
+    model = root.get("model")
+    assert isinstance(model, Seq)
+    first, second = model.items
+    assert first.loc == Location("m.yaml", 2, 5)
+    assert second == Scalar("ReLU", Location("m.yaml", 3, 5))
+    assert isinstance(first, Map)
+    args = first.get("Linear")
+    assert isinstance(args, Seq)
+    assert args.items[1] == Scalar(8, Location("m.yaml", 2, 17))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1e-5", 1e-5), ("3e4", 3e4), ("-2.5E+3", -2500.0), ("1.0e3", 1000.0), ("0.01", 0.01)],
+)
+def test_exponent_numbers_are_floats_as_in_yaml_1_2(text: str, value: float) -> None:
+    node = load_text(f"eps: {text}")
+    assert isinstance(node, Map)
+    eps = node.get("eps")
+    assert isinstance(eps, Scalar)
+    assert isinstance(eps.value, float)
+    assert eps.value == value
+
+
+@pytest.mark.parametrize(("text", "value"), [("42", 42), ("1_000", 1000), ("true", True)])
+def test_ints_and_booleans_are_unchanged(text: str, value: object) -> None:
+    node = load_text(f"v: {text}")
+    assert isinstance(node, Map)
+    v = node.get("v")
+    assert isinstance(v, Scalar)
+    assert v.value == value
+    assert type(v.value) is type(value)
+
+
+def test_duplicate_keys_name_both_lines() -> None:
+    with pytest.raises(SpecSyntaxError) as err:
+        load_text("name: a\nmodel: [ReLU]\nname: b\n", "d.yaml")
+    assert "duplicate key 'name': first at line 1, again at line 3" in err.value.message
+    assert err.value.location == Location("d.yaml", 3, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "model: !!python/object/apply:os.system ['echo hi']",
+        "model: !!python/name:os.system",
+        "model: !custom thing",
+        "model: !!binary aGVsbG8=",
+        "model: !!set {a, b}",
+    ],
+)
+def test_non_standard_tags_are_refused(text: str) -> None:
+    with pytest.raises(SpecSyntaxError) as err:
+        load_text(text, "t.yaml")
+    assert "is not allowed" in err.value.message
+    assert err.value.location is not None
+    assert err.value.location.line == 1
+
+
+def test_python_tags_run_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    with pytest.raises(SpecSyntaxError, match="could run code"):
+        load_text(f"model: !!python/object/apply:os.system ['touch {marker}']")
+    assert not marker.exists()
+
+
+def test_standard_tags_are_accepted() -> None:
+    node = load_text("a: !!str 12\nb: !!float 1\nc: !!int '7'")
+    assert plain(node) == {"a": "12", "b": 1.0, "c": 7}
+
+
+def test_alias_bomb_fails_fast() -> None:
+    lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, 9):
+        prev = chr(ord("a") + i - 1)
+        cur = chr(ord("a") + i)
+        lines.append(f"{cur}: &{cur} [{', '.join([f'*{prev}'] * 10)}]")
+    with pytest.raises(LimitError, match="more than 100,000 YAML nodes"):
+        load_text("\n".join(lines))
+
+
+def test_recursive_alias_fails_fast() -> None:
+    with pytest.raises(LimitError):
+        load_text("a: &a [*a]")
+
+
+def test_small_aliases_expand() -> None:
+    node = load_text("x: &s [4, 8]\ny: *s")
+    assert plain(node) == {"x": [4, 8], "y": [4, 8]}
+
+
+@pytest.mark.parametrize("depth", [150, 10_000])
+def test_deep_nesting_is_a_limit_error(depth: int) -> None:
+    with pytest.raises(LimitError, match="nest"):
+        load_text("model: " + "[" * depth + "]" * depth)
+
+
+def test_merge_keys_are_refused() -> None:
+    with pytest.raises(SpecSyntaxError, match="merge keys"):
+        load_text("base: &b {a: 1}\nother:\n  <<: *b\n  c: 2\n")
+
+
+def test_syntax_error_has_a_location() -> None:
+    with pytest.raises(SpecSyntaxError) as err:
+        load_text("model:\n  - [Linear, 4\n", "s.yaml")
+    loc = err.value.location
+    assert loc is not None
+    assert loc.file == "s.yaml"
+    assert loc.line is not None
+    assert loc.line >= 2
+
+
+def test_empty_document_is_a_null_scalar() -> None:
+    assert load_text("# only a comment\n") == Scalar(None, Location("<string>", 1, 1))
+
+
+def test_complex_keys_are_refused() -> None:
+    with pytest.raises(SpecSyntaxError, match="mapping key must be plain text"):
+        load_text("? [a, b]\n: 1\n")
+
+
+def test_bom_is_dropped_and_non_utf8_is_located(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.yaml"
+    bom.write_bytes("\ufeffmodel: [ReLU]\n".encode())
+    assert plain(load_file(str(bom))) == {"model": ["ReLU"]}
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"model:\n  - Re\xffLU\n")
+    with pytest.raises(SpecFileError) as err:
+        read_text(str(bad))
+    assert err.value.location == Location(str(bad), 2, 7)
+    assert "0xff" in err.value.message
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(SpecFileError, match="no such spec file"):
+        read_text(str(tmp_path / "nope.yaml"))
+    with pytest.raises(SpecFileError, match="is a directory"):
+        read_text(str(tmp_path))
+
+
+def test_describe_names_the_kind() -> None:
+    assert describe(Scalar(8, Location("f"))) == "the number 8"
+    assert describe(Scalar("x", Location("f"))) == "the text 'x'"
+    assert describe(Scalar(None, Location("f"))) == "an empty value"
+
+
+# -- properties --------------------------------------------------------------------------
+yaml_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+)
+yaml_documents = st.recursive(
+    yaml_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5),
+        st.dictionaries(
+            st.text(
+                st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+                min_size=1,
+                max_size=8,
+            ),
+            inner,
+            max_size=5,
+        ),
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(yaml_documents)
+def test_plain_data_loads_as_pyyaml_constructs_it(doc: Any) -> None:
+    # The oracle is PyYAML's own safe constructor with the same YAML 1.2 float rule; a
+    # plain safe_load would differ exactly where we mean to (it reads '0E0' as text).
+    text = yaml.safe_dump(doc, allow_unicode=True)
+    assert plain(load_text(text)) == yaml.load(text, Loader=_SpecYamlLoader)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_loads_or_fails_with_a_located_error(text: str) -> None:
+    try:
+        load_text(text, "fuzz.yaml")
+    except NetinspectError as exc:
+        error = exc
+    else:
+        return
+    assert error.location is not None
+    assert error.location.file == "fuzz.yaml"

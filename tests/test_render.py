@@ -1,0 +1,93 @@
+"""Human output pinned by golden files, and every golden table checked for consistency.
+
+Run ``pytest --update-golden`` after an intended change to the text output, then review
+the diff of tests/golden/. Output is produced by the real console script with a fixed
+width (COLUMNS=100) and no terminal, as a shell pipe sees it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from netinspect.render import units
+from tests.conftest import CONFIG_NAMES, GOLDEN, check_golden, run_netinspect
+
+_COUNT = r"[0-9][0-9,]*"
+
+
+def parse_params_table(text: str) -> tuple[list[tuple[str, int | None, list[str]]], int]:
+    """(name, numel, shared_with) per row, and the footer's total."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("─")) + 1
+    rows = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        cells = re.split(r"\s{2,}", line.strip())
+        name, _shape, _dtype, numel, _trainable, *shared = cells
+        rows.append(
+            (
+                name,
+                None if numel == "-" else int(numel.replace(",", "")),
+                ", ".join(shared).split(", ") if shared else [],
+            )
+        )
+    total = re.search(rf"^Total params: ({_COUNT})$", text, re.M)
+    assert total, "no footer"
+    return rows, int(total.group(1).replace(",", ""))
+
+
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+def test_params_golden(name: str, update_golden: bool) -> None:
+    result = run_netinspect("params", f"configs/{name}.yaml")
+    assert result.code == 0, result.err
+    check_golden(f"params_{name}.txt", result.out, update_golden)
+
+
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+def test_tree_golden(name: str, update_golden: bool) -> None:
+    result = run_netinspect("tree", f"configs/{name}.yaml")
+    assert result.code == 0, result.err
+    check_golden(f"tree_{name}.txt", result.out, update_golden)
+
+
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+def test_golden_params_rows_sum_to_the_footer(name: str) -> None:
+    rows, total = parse_params_table((GOLDEN / f"params_{name}.txt").read_text())
+    seen: set[str] = set()
+    distinct_sum = 0
+    for row_name, numel, shared in rows:
+        if numel is not None and not (set(shared) & seen):  # a tied tensor counts once
+            distinct_sum += numel
+        seen.add(row_name)
+    assert distinct_sum == total
+
+
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+def test_golden_tree_root_equals_params_total(name: str) -> None:
+    tree_text = (GOLDEN / f"tree_{name}.txt").read_text()
+    _, total = parse_params_table((GOLDEN / f"params_{name}.txt").read_text())
+    root = tree_text.splitlines()[0]
+    match = re.search(rf"· ({_COUNT}) params", root)
+    assert (int(match.group(1).replace(",", "")) if match else 0) == total
+
+
+def test_tree_golden_shows_depth_cut(update_golden: bool) -> None:
+    result = run_netinspect("tree", "configs/rgnet.yaml", "--depth", "1")
+    check_golden("tree_rgnet_depth1.txt", result.out, update_golden)
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (0, "0 B"),
+        (676, "676 B"),
+        (1536, "1.50 KiB"),
+        (522240, "510.00 KiB"),
+        (280 * 2**30, "280.00 GiB"),
+    ],
+)
+def test_sizes_are_binary_units(n: int, text: str) -> None:
+    assert units.size(n) == text
