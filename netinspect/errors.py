@@ -49,11 +49,16 @@ class NetinspectError(Exception):
         self.location = location
         self.hint = hint
 
+    @property
+    def full_message(self) -> str:
+        """The message and its hint as one paragraph of sentences."""
+        if not self.hint:
+            return self.message
+        stop = "" if self.message.endswith((".", "?", "!")) else "."
+        return f"{self.message}{stop} {self.hint}"
+
     def __str__(self) -> str:
-        text = self.message
-        if self.hint:
-            text = f"{text} {self.hint}"
-        return f"{self.location}: {text}" if self.location else text
+        return f"{self.location}: {self.full_message}" if self.location else self.full_message
 
 
 class SpecFileError(NetinspectError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 
@@ -74,6 +75,23 @@ def tiny_lm() -> nn.Sequential:
     )
 
 
+def huge() -> nn.Sequential:
+    # 75 billion parameters: only ever built on the meta device (280 GiB in float32).
+    with torch.device("meta"):
+        return nn.Sequential(
+            *(
+                nn.Sequential(
+                    nn.LayerNorm(8192),
+                    nn.Linear(8192, 24576),
+                    nn.Linear(24576, 8192),
+                    nn.Linear(8192, 32768),
+                    nn.Linear(32768, 8192),
+                )
+                for _ in range(80)
+            )
+        )
+
+
 REFERENCES: dict[str, Callable[[], nn.Sequential]] = {
     "mlp": mlp,
     "rgnet": rgnet,
@@ -81,4 +99,5 @@ REFERENCES: dict[str, Callable[[], nn.Sequential]] = {
     "lazy_mlp": lazy_mlp,
     "lazy_cnn": lazy_cnn,
     "tiny_lm": tiny_lm,
+    "huge": huge,
 }

@@ -16,19 +16,16 @@ def error_text(error: NetinspectError) -> Text:
     if error.location:
         text.append(f"{error.location}: ", "bold")
     text.append("error: ", "bold red")
-    text.append(error.message)
-    if error.hint:
-        text.append(f" {error.hint}", "italic")
+    text.append(error.full_message)
     return text
 
 
 def error_json(error: NetinspectError) -> dict[str, Any]:
     """SPEC.md section 3: ``{"error": {"message", "file", "line", "column"}}``."""
     loc = error.location
-    message = f"{error.message} {error.hint}" if error.hint else error.message
     return {
         "error": {
-            "message": message,
+            "message": error.full_message,
             "file": loc.file if loc else None,
             "line": loc.line if loc else None,
             "column": loc.column if loc else None,
