@@ -200,6 +200,37 @@ def test_bad_spec_is_one_located_message_and_exit_1(
     assert fragment in error["message"]
 
 
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n"
+    for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
+MORE_BAD_SPECS: list[tuple[str, bytes, int, int, str]] = [
+    ("alias_bomb", ALIAS_BOMB.encode(), 1, 20, "more than 100,000 YAML nodes"),
+    ("deep_nesting", b"model: " + b"[" * 150 + b"]" * 150, 1, 108, "nests more than 100 levels"),
+    ("non_utf8", b"model:\n  - Re\xffLU\n", 2, 7, "not UTF-8"),
+    ("custom_tag", b"model: !custom x\n", 1, 8, "tag !custom is not allowed"),
+    ("version", b"version: 2\nmodel: [ReLU]\n", 1, 10, "unsupported spec version"),
+    ("import_path", b"model: ['os:system']\n", 1, 9, "never imports code"),
+    ("missing_block", b"blocks:\n  block1: [ReLU]\nmodel: [blok1]\n", 3, 9, "'block1'"),
+    ("wrong_type", b"model:\n  - Linear: [4.5, 8]\n", 2, 5, "in_features must be a whole number"),
+    ("not_a_mapping", b"- ReLU\n", 1, 1, "expected a mapping with a model: key"),
+    ("named_child_args", b"model:\n  encoder: {Linaer: [8, 1]}\n", 2, 13, "misspelled layer"),
+]
+
+
+@pytest.mark.parametrize(("case", "data", "line", "column", "fragment"), MORE_BAD_SPECS)
+def test_more_bad_specs_through_the_command(
+    tmp_path: Path, case: str, data: bytes, line: int, column: int, fragment: str
+) -> None:
+    spec = tmp_path / f"{case}.yaml"
+    spec.write_bytes(data)
+    result = run_netinspect("params", str(spec))
+    assert result.code == 1
+    assert result.err.startswith(f"{spec}:{line}:{column}: error: ")
+    assert fragment in result.err
+    assert "Traceback" not in result.err
+
+
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     spec = tmp_path / "bad.yaml"
     spec.write_text("model: [Linaer]\n")
