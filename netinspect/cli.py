@@ -22,8 +22,10 @@ from rich.console import Console, RenderableType
 
 from netinspect import __version__
 from netinspect.errors import ExitCode, NetinspectError, OptionError
+from netinspect.spec import InputDtype, ParamDtype
 
 if TYPE_CHECKING:
+    from netinspect.analysis.dryrun import DryRunReport
     from netinspect.compiler import CompiledModel
 
 T = TypeVar("T")
@@ -68,6 +70,27 @@ MaxModulesOpt = Annotated[
         help="Refuse specs that expand to more modules than this (guards repeat bombs).",
     ),
 ]
+InputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input",
+        "-i",
+        help="Example input shape, batch first: 2x4, 2,4 or [2,4] (overrides the spec's input:).",
+    ),
+]
+InputDtypeOpt = Annotated[
+    InputDtype | None,
+    typer.Option("--input-dtype", help="Input dtype; int64 for index inputs (Embedding)."),
+]
+
+
+class Device(str, Enum):
+    """Where a dry run happens: meta computes shapes only; cpu runs on real random data."""
+
+    meta = "meta"
+    cpu = "cpu"
+
+
 DEFAULT_SPEC = "model.yaml"
 DEFAULT_MAX_MODULES = 1_000_000  # the compiler's default; checked equal by a test
 
@@ -130,10 +153,39 @@ def _reporting(output: OutputFormat, debug: bool) -> Iterator[None]:
         raise typer.Exit(ExitCode.INTERNAL) from None
 
 
-def _compile(spec_path: str, max_modules: int) -> CompiledModel:
+def _compile(
+    spec_path: str,
+    max_modules: int,
+    device: Device = Device.meta,
+    dtype: ParamDtype | None = None,
+) -> CompiledModel:
     import netinspect
+    from netinspect.run import build
 
-    return netinspect.compile(netinspect.load(spec_path), max_modules=max_modules)
+    spec = netinspect.load(spec_path)
+    return build(spec, device.value, dtype.value if dtype else None, max_modules)
+
+
+def _run(
+    compiled: CompiledModel,
+    shape: str | None,
+    input_dtype: InputDtype | None,
+    device: Device = Device.meta,
+) -> DryRunReport:
+    from netinspect.run import choose_input, forward
+
+    chosen = choose_input(compiled.spec, shape, input_dtype.value if input_dtype else None)
+    return forward(compiled, chosen, device.value)
+
+
+def _inspected(
+    spec_path: str, max_modules: int, shape: str | None, input_dtype: InputDtype | None
+) -> CompiledModel:
+    """The model to inspect; given an input, after one dry run has shaped its lazy layers."""
+    compiled = _compile(spec_path, max_modules)
+    if shape is not None or input_dtype is not None:
+        _run(compiled, shape, input_dtype)
+    return compiled
 
 
 def _emit(
@@ -155,6 +207,8 @@ def tree(
         int | None,
         typer.Option("--depth", "-d", min=0, help="Show this many levels below the root."),
     ] = None,
+    input_shape: InputOpt = None,
+    input_dtype: InputDtypeOpt = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_MAX_MODULES,
@@ -165,7 +219,7 @@ def tree(
         from netinspect.render.json import tree_json
         from netinspect.render.text import tree_view
 
-        compiled = _compile(spec, max_modules)
+        compiled = _inspected(spec, max_modules, input_shape, input_dtype)
         _emit(tree_of(compiled.module, compiled.name, depth), output, tree_view, tree_json)
 
 
@@ -176,6 +230,8 @@ def params(
         str | None,
         typer.Option("--filter", help="Only names matching this glob, e.g. '0.block 1.*'."),
     ] = None,
+    input_shape: InputOpt = None,
+    input_dtype: InputDtypeOpt = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_MAX_MODULES,
@@ -186,7 +242,7 @@ def params(
         from netinspect.render.json import params_json
         from netinspect.render.text import params_table
 
-        compiled = _compile(spec, max_modules)
+        compiled = _inspected(spec, max_modules, input_shape, input_dtype)
         report = params_of(compiled.module, compiled.name, filter_)
         if filter_ is not None and not report.rows:
             raise OptionError(
@@ -201,6 +257,51 @@ def _name_examples(compiled: CompiledModel) -> str:
     if not names:
         return "The model has no parameters."
     return f"Names look like {', '.join(repr(n) for n in names[:3])}; * matches any text."
+
+
+@app.command()
+def shared(
+    spec: SpecArg = DEFAULT_SPEC,
+    input_shape: InputOpt = None,
+    input_dtype: InputDtypeOpt = None,
+    output: FormatOpt = OutputFormat.text,
+    debug: DebugOpt = False,
+    max_modules: MaxModulesOpt = DEFAULT_MAX_MODULES,
+) -> None:
+    """Groups of parameter names that are one tensor (tied weights) and what the ties save."""
+    with _reporting(output, debug):
+        from netinspect.analysis import shared as shared_of
+        from netinspect.render.json import shared_json
+        from netinspect.render.text import shared_table
+
+        compiled = _inspected(spec, max_modules, input_shape, input_dtype)
+        _emit(shared_of(compiled.module, compiled.name), output, shared_table, shared_json)
+
+
+@app.command("dry-run")
+def dry_run(
+    spec: SpecArg = DEFAULT_SPEC,
+    input_shape: InputOpt = None,
+    input_dtype: InputDtypeOpt = None,
+    device: Annotated[
+        Device,
+        typer.Option("--device", help="meta: shapes only, nothing allocated; cpu: real data."),
+    ] = Device.meta,
+    dtype: Annotated[
+        ParamDtype | None, typer.Option("--dtype", help="Parameter dtype (overrides the spec's).")
+    ] = None,
+    output: FormatOpt = OutputFormat.text,
+    debug: DebugOpt = False,
+    max_modules: MaxModulesOpt = DEFAULT_MAX_MODULES,
+) -> None:
+    """One forward pass: every call's input and output shape, params and FLOPs; lazy layers
+    get their shapes."""
+    with _reporting(output, debug):
+        from netinspect.render.json import dry_run_json
+        from netinspect.render.text import dry_run_table
+
+        compiled = _compile(spec, max_modules, device, dtype)
+        _emit(_run(compiled, input_shape, input_dtype, device), output, dry_run_table, dry_run_json)
 
 
 def main() -> None:

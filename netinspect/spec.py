@@ -9,18 +9,46 @@ passed in: this module never imports torch.
 from __future__ import annotations
 
 import difflib
+import re
 import string
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TypeAlias
 
-from netinspect.errors import LayerError, Location, SpecError
+from netinspect.errors import LayerError, Location, OptionError, SpecError
 from netinspect.loader import Map, Node, Scalar, Seq, describe
 from netinspect.schemes import SCHEME_NAMES
 
 SUPPORTED_VERSIONS = (1,)
-PARAM_DTYPES = ("float32", "float64", "float16", "bfloat16")
-INPUT_DTYPES = (*PARAM_DTYPES, "int64", "int32", "int16", "int8", "uint8", "bool")
+
+
+class ParamDtype(str, Enum):
+    """Parameter dtypes a spec (dtype:) or --dtype may choose."""
+
+    float32 = "float32"
+    float64 = "float64"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
+class InputDtype(str, Enum):
+    """Example-input dtypes: floats for data, integers for indices (Embedding)."""
+
+    float32 = "float32"
+    float64 = "float64"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+    int64 = "int64"
+    int32 = "int32"
+    int16 = "int16"
+    int8 = "int8"
+    uint8 = "uint8"
+    bool = "bool"
+
+
+PARAM_DTYPES = tuple(d.value for d in ParamDtype)
+INPUT_DTYPES = tuple(d.value for d in InputDtype)
 TOP_LEVEL_KEYS = ("version", "name", "input", "dtype", "blocks", "shared", "model", "ties", "init")
 REPEAT_KEYS = ("repeat", "layer", "name")
 
@@ -633,3 +661,15 @@ def count_modules(spec: Spec) -> int:
         return memo[key]
 
     return size(spec.model)
+
+
+def parse_shape(text: str, option: str = "--input") -> tuple[int, ...]:
+    """``2x4``, ``2,4``, ``2 4`` or ``[2, 4]`` to ``(2, 4)``; every size a whole number ≥ 1."""
+    # The multiplication sign too: shapes pasted from papers and docs use it.
+    parts = [p for p in re.split(r"[x×,\s]+", text.strip().strip("[]()").strip()) if p]  # noqa: RUF001
+    if not parts or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        raise OptionError(
+            f"{option} {text!r} is not a shape",
+            hint="Write the sizes batch first, each ≥ 1: 2x4, 2,4 or [2,4].",
+        )
+    return tuple(int(p) for p in parts)

@@ -134,6 +134,81 @@ def test_tree_depth() -> None:
     assert "… 4 more (raise --depth to see them)" in text
 
 
+# -- dry-run and shared --------------------------------------------------------------------
+def test_dry_run_json_follows_the_contract() -> None:
+    doc = json_out("dry-run", "configs/lazy_mlp.yaml")
+    assert set(doc) >= {"model", "input", "output", "layers", "materialized", "total", "flops"}
+    assert (doc["input"], doc["output"]) == ([2, 20], [2, 10])
+    assert doc["layers"][1] == {
+        "path": "0",
+        "type": "Linear",
+        "input": [2, 20],
+        "output": [2, 256],
+        "params": 5376,
+        "flops": 20480,
+        "depth": 1,
+    }
+    assert doc["materialized"][0] == {"name": "0.weight", "shape": [256, 20]}
+    assert doc["total"] == 7946
+    assert doc["flops"] == 30720
+
+
+def test_dry_run_lists_a_shared_layer_at_each_path() -> None:
+    doc = json_out("dry-run", "configs/tied.yaml", "--input", "3x4")
+    assert [(c["path"], c["input"]) for c in doc["layers"] if c["params"] == 72] == [
+        ("2", [3, 8]),
+        ("4", [3, 8]),
+    ]
+
+
+def test_dry_run_on_cpu_with_index_input() -> None:
+    doc = json_out("dry-run", "configs/tiny_lm.yaml", "--device", "cpu", "--input", "1x5")
+    assert doc["output"] == [1, 5, 1000]
+    assert doc["input_dtype"] == "int64"
+
+
+def test_dry_run_shape_error_through_the_command(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("model:\n  - Linear: [4, 8]\n  - Linear: [9, 4]\n")
+    result = run_netinspect("dry-run", str(spec), "--input", "2x4")
+    assert result.code == 1
+    assert result.err.startswith(f"{spec}:3:5: error: layer 1, Linear(in_features=9")
+    assert "got an input of shape [2, 8]" in result.err
+    assert "Traceback" not in result.err
+    result = run_netinspect("dry-run", str(spec))
+    assert result.code == 1
+    assert "no example input" in result.err
+    result = run_netinspect("dry-run", str(spec), "--input", "2xq")
+    assert result.code == 1
+    assert "--input '2xq' is not a shape" in result.err
+
+
+def test_params_and_tree_take_an_input_to_shape_lazy_layers() -> None:
+    doc = json_out("params", "configs/lazy_mlp.yaml", "--input", "2x20")
+    assert doc["parameters"][0]["shape"] == [256, 20]
+    assert doc["uninitialized"] == 0
+    assert doc["total"] == 7946
+    tree = json_out("tree", "configs/lazy_mlp.yaml", "--input", "2x20")
+    assert tree["root"]["params"] == 7946
+    assert not tree["root"]["children"][0]["lazy"]
+
+
+def test_shared_json_follows_the_contract() -> None:
+    doc = json_out("shared", "configs/tiny_lm.yaml")
+    assert doc["groups"] == [
+        {
+            "names": ["embed.weight", "head.weight"],
+            "shape": [1000, 64],
+            "numel": 64000,
+            "dtype": "float32",
+        }
+    ]
+    assert doc["saved"] == 64000
+    none = json_out("shared", "configs/mlp.yaml")
+    assert (none["groups"], none["saved"]) == ([], 0)
+    assert run_netinspect("shared", "configs/mlp.yaml").out == "mlp: no shared parameters\n"
+
+
 # -- where the spec comes from ---------------------------------------------------------------
 def test_spec_from_stdin() -> None:
     doc = json_out("params", "-", stdin=MLP)

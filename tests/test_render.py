@@ -15,6 +15,7 @@ from netinspect.render import units
 from tests.conftest import CONFIG_NAMES, GOLDEN, check_golden, run_netinspect
 
 _COUNT = r"[0-9][0-9,]*"
+SMALL = [n for n in CONFIG_NAMES if n != "huge"]
 
 
 def parse_params_table(text: str) -> tuple[list[tuple[str, int | None, list[str]]], int]:
@@ -51,6 +52,50 @@ def test_tree_golden(name: str, update_golden: bool) -> None:
     result = run_netinspect("tree", f"configs/{name}.yaml")
     assert result.code == 0, result.err
     check_golden(f"tree_{name}.txt", result.out, update_golden)
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_dry_run_golden(name: str, update_golden: bool) -> None:
+    result = run_netinspect("dry-run", f"configs/{name}.yaml")
+    assert result.code == 0, result.err
+    check_golden(f"dry_run_{name}.txt", result.out, update_golden)
+
+
+@pytest.mark.parametrize("name", ["tied", "tiny_lm"])
+def test_shared_golden(name: str, update_golden: bool) -> None:
+    result = run_netinspect("shared", f"configs/{name}.yaml")
+    assert result.code == 0, result.err
+    check_golden(f"shared_{name}.txt", result.out, update_golden)
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_golden_dry_run_root_equals_totals(name: str) -> None:
+    text = (GOLDEN / f"dry_run_{name}.txt").read_text()
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("─")) + 1
+    root = re.split(r"\s{2,}", lines[start].strip())
+    params, flops = root[-2:] if len(root) == 5 else (root[-1], "0")
+    total = re.search(rf"^Total params: ({_COUNT})$", text, re.M)
+    total_flops = re.search(rf"^Total FLOPs: ({_COUNT})", text, re.M)
+    assert total
+    assert total_flops
+    assert params.replace(",", "") == total.group(1).replace(",", "")
+    assert flops.replace(",", "") == total_flops.group(1).replace(",", "")
+
+
+@pytest.mark.parametrize("name", ["tied", "tiny_lm"])
+def test_golden_shared_saved_column_sums_to_the_footer(name: str) -> None:
+    text = (GOLDEN / f"shared_{name}.txt").read_text()
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("─")) + 1
+    saved = 0
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        saved += int(re.split(r"\s{2,}", line.strip())[-1].replace(",", ""))
+    footer = re.search(rf"ties save ({_COUNT}) parameters", text)
+    assert footer
+    assert saved == int(footer.group(1).replace(",", ""))
 
 
 @pytest.mark.parametrize("name", CONFIG_NAMES)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from torch import nn
 
-from netinspect.analysis.tensors import dtype_name, is_lazy, tensor_key
+from netinspect.analysis.tensors import alias_groups, dtype_name, is_lazy, tensor_key
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,7 @@ def params(
     With a pattern, the totals are those of the listed rows.
     """
     named = list(module.named_parameters(remove_duplicate=False))
-    names_by_key: dict[Hashable, list[str]] = defaultdict(list)
-    for name, p in named:
-        names_by_key[tensor_key(p)].append(name)
+    names_by_key = {tensor_key(p): names for names, p in alias_groups(named)}
 
     rows: list[ParamRow] = []
     counted: set[Hashable] = set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -23,6 +24,17 @@ def tensor_key(tensor: torch.Tensor) -> Hashable:
         return ("id", id(tensor))
     storage = tensor.untyped_storage().data_ptr()
     return ("storage", storage, tensor.storage_offset(), tuple(tensor.shape), tensor.stride())
+
+
+T = TypeVar("T", bound=torch.Tensor)
+
+
+def alias_groups(named: Iterable[tuple[str, T]]) -> list[tuple[list[str], T]]:
+    """Names grouped by the tensor they are (see :func:`tensor_key`), in first-seen order."""
+    groups: dict[Hashable, tuple[list[str], T]] = {}
+    for name, tensor in named:
+        groups.setdefault(tensor_key(tensor), ([], tensor))[0].append(name)
+    return list(groups.values())
 
 
 def dtype_name(dtype: torch.dtype) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from netinspect.analysis.dryrun import DryRunReport
 from netinspect.analysis.params import ParamsReport
+from netinspect.analysis.shared import SharedReport
 from netinspect.analysis.tree import TreeNode, TreeReport
 
 
@@ -14,7 +16,7 @@ def params_json(report: ParamsReport) -> dict[str, Any]:
         "parameters": [
             {
                 "name": row.name,
-                "shape": None if row.shape is None else list(row.shape),
+                "shape": _dims(row.shape),
                 "numel": row.numel,
                 "dtype": row.dtype,
                 "trainable": row.trainable,
@@ -45,4 +47,45 @@ def _node(node: TreeNode) -> dict[str, Any]:
         "lazy": node.lazy,
         "children": [_node(c) for c in node.children],
         "hidden_children": node.hidden_children,
+    }
+
+
+def _dims(shape: tuple[int, ...] | None) -> list[int] | None:
+    return None if shape is None else list(shape)
+
+
+def dry_run_json(report: DryRunReport) -> dict[str, Any]:
+    return {
+        "model": report.model,
+        "input": list(report.input),
+        "input_dtype": report.input_dtype,
+        "device": report.device,
+        "output": _dims(report.output),
+        "layers": [
+            {
+                "path": call.path,
+                "type": call.type,
+                "input": _dims(call.input),
+                "output": _dims(call.output),
+                "params": call.params,
+                "flops": call.flops,
+                "depth": call.depth,
+            }
+            for call in report.layers
+        ],
+        "materialized": [{"name": m.name, "shape": list(m.shape)} for m in report.materialized],
+        "total": report.total,
+        "flops": report.flops,
+    }
+
+
+def shared_json(report: SharedReport) -> dict[str, Any]:
+    return {
+        "model": report.model,
+        "groups": [
+            {"names": list(g.names), "shape": _dims(g.shape), "numel": g.numel, "dtype": g.dtype}
+            for g in report.groups
+        ],
+        "saved": report.saved,
+        "saved_bytes": report.saved_bytes,
     }

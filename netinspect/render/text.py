@@ -8,7 +8,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from netinspect.analysis.dryrun import DryRunReport
 from netinspect.analysis.params import ParamsReport
+from netinspect.analysis.shared import SharedReport
 from netinspect.analysis.tree import TreeNode, TreeReport
 from netinspect.render import units
 
@@ -77,3 +79,58 @@ def _label(node: TreeNode, is_root: bool = False) -> Text:
     if node.lazy:
         label.append(" [uninitialized]", "yellow")
     return label
+
+
+def dry_run_table(report: DryRunReport) -> RenderableType:
+    table = Table(box=box.SIMPLE_HEAD, title=report.model, title_justify="left", pad_edge=False)
+    table.add_column("Layer", overflow="fold")
+    table.add_column("Input")
+    table.add_column("Output")
+    table.add_column("Params", justify="right")
+    table.add_column("FLOPs", justify="right")
+    for call in report.layers:
+        name = call.path.rsplit(".", 1)[-1]
+        label = f"{report.model} ({call.type})" if not call.path else f"({name}): {call.type}"
+        table.add_row(
+            "  " * call.depth + label,
+            units.shape(call.input),
+            units.shape(call.output),
+            units.count(call.params) if call.params else "",
+            units.count(call.flops) if call.flops else "",
+        )
+    lines = [
+        f"Input: {units.shape(report.input)} {report.input_dtype} on {report.device}",
+        f"Output: {units.shape(report.output)}",
+        f"Total params: {units.count(report.total)}",
+        f"Total FLOPs: {units.count(report.flops)}"
+        + (f" ({units.si(report.flops)}FLOPs)" if report.flops >= 1000 else ""),
+    ]
+    if report.materialized:
+        shapes = ", ".join(f"{m.name} {units.shape(m.shape)}" for m in report.materialized)
+        lines.append(f"Materialized: {shapes}")
+    return Group(table, Text("\n".join(lines)))
+
+
+def shared_table(report: SharedReport) -> RenderableType:
+    if not report.groups:
+        return Text(f"{report.model}: no shared parameters")
+    table = Table(box=box.SIMPLE_HEAD, title=report.model, title_justify="left", pad_edge=False)
+    table.add_column("Names (one tensor)", overflow="fold")
+    table.add_column("Shape")
+    table.add_column("Dtype")
+    table.add_column("Params", justify="right")
+    table.add_column("Saved", justify="right")
+    for group in report.groups:
+        numel = group.numel
+        table.add_row(
+            ", ".join(group.names),
+            units.shape(group.shape),
+            group.dtype,
+            "-" if numel is None else units.count(numel),
+            "-" if numel is None else units.count((len(group.names) - 1) * numel),
+        )
+    footer = Text(
+        f"{len(report.groups)} shared group{'s' if len(report.groups) != 1 else ''}; "
+        f"ties save {units.count(report.saved)} parameters ({units.size(report.saved_bytes)})"
+    )
+    return Group(table, footer)

@@ -20,3 +20,13 @@ def size(n_bytes: int) -> str:
 
 def shape(dims: tuple[int, ...] | None) -> str:
     return "uninitialized" if dims is None else f"[{', '.join(map(str, dims))}]"
+
+
+def si(n: int) -> str:
+    """Decimal prefixes for FLOPs, as papers quote them: ``4.17 M``, ``1.20 T``; small: ``160 ``."""
+    value = float(n)
+    for prefix in ("", "K", "M", "G", "T", "P"):
+        if value < 1000 or prefix == "P":
+            return f"{n} " if not prefix else f"{value:.2f} {prefix}"
+        value /= 1000
+    raise AssertionError("unreachable")

@@ -1,0 +1,216 @@
+"""dry-run and shared against torch: shapes from forward hooks, FLOPs from FlopCounterMode,
+materialized shapes and identity groups from the same network written by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+import netinspect
+from netinspect.analysis import shared
+from netinspect.analysis.dryrun import ForwardError, dry_run
+from netinspect.errors import OptionError
+from netinspect.run import MemoryLimitError, build, choose_input, forward
+from netinspect.spec import parse_shape
+from tests.conftest import CONFIG_NAMES, CONFIGS
+from tests.reference import REFERENCES
+
+SMALL = [n for n in CONFIG_NAMES if n != "huge"]
+
+
+def run_config(name: str, device: str = "meta") -> Any:
+    spec = netinspect.load(str(CONFIGS / f"{name}.yaml"))
+    compiled = build(spec, device)
+    return compiled, forward(compiled, choose_input(spec, None, None), device)
+
+
+def reference_calls(model: nn.Module, x: torch.Tensor) -> tuple[list[tuple[str, Any, Any]], int]:
+    """(type, input shape, output shape) per call in call order, and total FLOPs, by torch."""
+    calls: list[list[Any]] = []
+    stack: list[list[Any]] = []
+
+    def pre(m: nn.Module, args: tuple[Any, ...]) -> None:
+        entry = [type(m).__name__, tuple(args[0].shape), None]
+        calls.append(entry)
+        stack.append(entry)
+
+    def post(m: nn.Module, args: tuple[Any, ...], out: torch.Tensor) -> None:
+        stack.pop()[2] = tuple(out.shape)
+
+    for m in set(model.modules()):
+        m.register_forward_pre_hook(pre)
+        m.register_forward_hook(post)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model.eval()(x)
+    return [(t, i, o) for t, i, o in calls], counter.get_total_flops()
+
+
+def reference_input(name: str) -> torch.Tensor:
+    spec = netinspect.load(str(CONFIGS / f"{name}.yaml"))
+    assert spec.input is not None
+    if spec.input.dtype == "int64":
+        return torch.zeros(spec.input.shape, dtype=torch.int64)
+    return torch.randn(spec.input.shape)
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_shapes_and_flops_equal_torch_hooks(name: str) -> None:
+    _, report = run_config(name)
+    reference = REFERENCES[name]()
+    calls, flops = reference_calls(reference, reference_input(name))
+    assert [(c.type, c.input, c.output) for c in report.layers] == calls
+    assert report.flops == flops
+    assert report.layers[0].flops == flops  # the root's FLOPs include everything below it
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_paths_are_call_sites(name: str) -> None:
+    _, report = run_config(name)
+    model = REFERENCES[name]()
+    # Every model here is Sequential all the way down, so calls follow module order, and a
+    # shared module appears at each of its paths.
+    assert [c.path for c in report.layers] == [
+        p for p, _ in model.named_modules(remove_duplicate=False)
+    ]
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_materialized_shapes_and_totals_equal_torch(name: str) -> None:
+    compiled, report = run_config(name)
+    reference = REFERENCES[name]()
+    with torch.no_grad():
+        reference.eval()(reference_input(name))
+    shapes = {n: tuple(p.shape) for n, p in reference.named_parameters(remove_duplicate=False)}
+    lazy_names = {n for n, p in REFERENCES[name]().named_parameters() if nn.parameter.is_lazy(p)}
+    assert {m.name: m.shape for m in report.materialized} == {n: shapes[n] for n in lazy_names}
+    assert report.total == sum(p.numel() for p in reference.parameters())
+    ours = {n: tuple(p.shape) for n, p in compiled.module.named_parameters(remove_duplicate=False)}
+    assert ours == shapes
+
+
+def test_story_7_lazy_mlp() -> None:
+    _, report = run_config("lazy_mlp")
+    assert report.materialized[0].name == "0.weight"
+    assert report.materialized[0].shape == (256, 20)
+    assert report.output == (2, 10)
+
+
+def test_shared_lazy_block_materializes_once() -> None:
+    spec = netinspect.load_string(
+        "shared:\n  lz: {LazyLinear: 4}\nmodel:\n  - Linear: [3, 4]\n  - lz\n  - lz\n", "s.yaml"
+    )
+    compiled = build(spec)
+    report = forward(compiled, choose_input(spec, "2x3", None))
+    assert [(m.name, m.shape) for m in report.materialized] == [
+        ("1.weight", (4, 4)),
+        ("1.bias", (4,)),
+    ]
+    assert compiled.module[1] is compiled.module[2]
+    assert [c.path for c in report.layers] == ["", "0", "1", "2"]
+
+
+def test_huge_dry_run_allocates_nothing() -> None:
+    compiled, report = run_config("huge")
+    assert report.total == 75_169_136_640
+    assert report.output == (1, 16, 8192)
+    assert all(p.device.type == "meta" for p in compiled.module.parameters())
+    assert report.device == "meta"
+
+
+def test_cpu_run_leaves_batch_norm_statistics_alone() -> None:
+    compiled, report = run_config("lazy_cnn", device="cpu")
+    assert report.device == "cpu"
+    for m in compiled.module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            assert m.running_mean is not None
+            assert m.num_batches_tracked is not None
+            assert torch.equal(m.running_mean, torch.zeros(16))
+            assert int(m.num_batches_tracked) == 0
+    assert compiled.module.training  # the mode the user had is restored
+
+
+def test_cpu_refuses_a_model_larger_than_memory() -> None:
+    spec = netinspect.load(str(CONFIGS / "huge.yaml"))
+    with pytest.raises(MemoryLimitError, match=r"needs 280\.03 GiB"):
+        build(spec, "cpu")
+
+
+def test_shape_mismatch_names_the_layer_and_its_line() -> None:
+    spec = netinspect.load_string(
+        "model:\n  - Linear: [4, 8]\n  - ReLU\n  - Linear: [9, 4]\n", "bad.yaml"
+    )
+    with pytest.raises(ForwardError) as err:
+        forward(build(spec), choose_input(spec, "2x4", None))
+    assert "layer 2, Linear(in_features=9, out_features=4, bias=True)" in err.value.message
+    assert "got an input of shape [2, 8]" in err.value.message
+    assert err.value.location is not None
+    assert (err.value.location.file, err.value.location.line) == ("bad.yaml", 4)
+
+
+def test_wrong_rank_input_is_a_forward_error() -> None:
+    spec = netinspect.load(str(CONFIGS / "lazy_cnn.yaml"))
+    # Conv2d accepts an unbatched [C, H, W] input; the batch norm after it does not.
+    with pytest.raises(ForwardError, match=r"layer features\.0\.1, BatchNorm2d.*expected 4D"):
+        forward(build(spec), choose_input(spec, "2x3x32", None))
+
+
+def test_dry_run_removes_its_hooks() -> None:
+    model = nn.Sequential(nn.Linear(2, 2))
+    dry_run(model, torch.zeros(1, 2))
+    assert not model[0]._forward_hooks
+    assert not model[0]._forward_pre_hooks
+
+
+def test_missing_input_is_a_clear_error() -> None:
+    spec = netinspect.load_string("model: [ReLU]\n", "n.yaml")
+    with pytest.raises(OptionError, match="no example input"):
+        choose_input(spec, None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "shape"),
+    [
+        ("2x4", (2, 4)),
+        ("2,4", (2, 4)),
+        ("[2, 4]", (2, 4)),
+        ("1x16x8192", (1, 16, 8192)),
+        ("7", (7,)),
+    ],
+)
+def test_input_shapes_parse(text: str, shape: tuple[int, ...]) -> None:
+    assert parse_shape(text) == shape
+
+
+@pytest.mark.parametrize("text", ["", "2xq", "2x0", "-1x4", "2.5x4", "x"])
+def test_bad_input_shapes_are_option_errors(text: str) -> None:
+    with pytest.raises(OptionError, match="is not a shape"):
+        parse_shape(text)
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_shared_groups_equal_identity_groups(name: str) -> None:
+    compiled, _ = run_config(name)
+    reference = REFERENCES[name]()
+    groups: dict[int, list[str]] = {}
+    for n, p in reference.named_parameters(remove_duplicate=False):
+        groups.setdefault(id(p), []).append(n)
+    expected = [g for g in groups.values() if len(g) > 1]
+    report = shared(compiled.module, name)
+    assert [list(g.names) for g in report.groups] == expected
+    assert report.saved == sum(
+        (len(g) - 1) * dict(reference.named_parameters(remove_duplicate=False))[g[0]].numel()
+        for g in expected
+    )
+
+
+def test_story_6_tied_layers() -> None:
+    compiled, _ = run_config("tied")
+    report = shared(compiled.module, "tied")
+    assert [g.names for g in report.groups] == [("2.weight", "4.weight"), ("2.bias", "4.bias")]
+    assert report.saved == 72
+    assert report.saved_bytes == 288
