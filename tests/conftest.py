@@ -69,6 +69,21 @@ def run_netinspect(
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def run_in_process(*args: str) -> Result:
+    """Run the Typer app in this process, as a pipe would see it (fixed width, no terminal).
+
+    The same code path as the console script without a new interpreter importing torch;
+    the console script itself is exercised by test_cli.py and test_readme.py.
+    """
+    from typer.testing import CliRunner
+
+    from netinspect.cli import app
+
+    env = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": None, "FORCE_COLOR": None}
+    result = CliRunner(env=env).invoke(app, list(args))
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))

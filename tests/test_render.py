@@ -1,8 +1,8 @@
 """Human output pinned by golden files, and every golden table checked for consistency.
 
 Run ``pytest --update-golden`` after an intended change to the text output, then review
-the diff of tests/golden/. Output is produced by the real console script with a fixed
-width (COLUMNS=100) and no terminal, as a shell pipe sees it.
+the diff of tests/golden/. Output comes from the Typer app with a fixed width
+(COLUMNS=100) and no terminal, as a shell pipe sees it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 import pytest
 
 from netinspect.render import units
-from tests.conftest import CONFIG_NAMES, GOLDEN, check_golden, run_netinspect
+from tests.conftest import CONFIG_NAMES, GOLDEN, check_golden, run_in_process
 
 _COUNT = r"[0-9][0-9,]*"
 SMALL = [n for n in CONFIG_NAMES if n != "huge"]
@@ -42,28 +42,28 @@ def parse_params_table(text: str) -> tuple[list[tuple[str, int | None, list[str]
 
 @pytest.mark.parametrize("name", CONFIG_NAMES)
 def test_params_golden(name: str, update_golden: bool) -> None:
-    result = run_netinspect("params", f"configs/{name}.yaml")
+    result = run_in_process("params", f"configs/{name}.yaml")
     assert result.code == 0, result.err
     check_golden(f"params_{name}.txt", result.out, update_golden)
 
 
 @pytest.mark.parametrize("name", CONFIG_NAMES)
 def test_tree_golden(name: str, update_golden: bool) -> None:
-    result = run_netinspect("tree", f"configs/{name}.yaml")
+    result = run_in_process("tree", f"configs/{name}.yaml")
     assert result.code == 0, result.err
     check_golden(f"tree_{name}.txt", result.out, update_golden)
 
 
 @pytest.mark.parametrize("name", SMALL)
 def test_dry_run_golden(name: str, update_golden: bool) -> None:
-    result = run_netinspect("dry-run", f"configs/{name}.yaml")
+    result = run_in_process("dry-run", f"configs/{name}.yaml")
     assert result.code == 0, result.err
     check_golden(f"dry_run_{name}.txt", result.out, update_golden)
 
 
 @pytest.mark.parametrize("name", ["tied", "tiny_lm"])
 def test_shared_golden(name: str, update_golden: bool) -> None:
-    result = run_netinspect("shared", f"configs/{name}.yaml")
+    result = run_in_process("shared", f"configs/{name}.yaml")
     assert result.code == 0, result.err
     check_golden(f"shared_{name}.txt", result.out, update_golden)
 
@@ -120,7 +120,7 @@ def test_golden_tree_root_equals_params_total(name: str) -> None:
 
 
 def test_tree_golden_shows_depth_cut(update_golden: bool) -> None:
-    result = run_netinspect("tree", "configs/rgnet.yaml", "--depth", "1")
+    result = run_in_process("tree", "configs/rgnet.yaml", "--depth", "1")
     check_golden("tree_rgnet_depth1.txt", result.out, update_golden)
 
 
