@@ -10,7 +10,7 @@ TORCH       := torch==2.13.0+cpu
 TORCH_INDEX ?=
 PIP_TORCH   := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 
-.PHONY: install install-dev demo test lint clean
+.PHONY: install install-dev demo test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[bench]"
+	touch $@
+
 install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
@@ -37,10 +41,14 @@ demo: install
 test: install-dev
 	$(BIN)/python -m pytest -q
 
-lint: install-dev
-	$(BIN)/ruff check netinspect tests
-	$(BIN)/ruff format --check netinspect tests
+lint: install-dev $(VENV)/.installed-bench
+	$(BIN)/ruff check netinspect tests bench
+	$(BIN)/ruff format --check netinspect tests bench
 	$(BIN)/mypy
+
+# Whole processes side by side with their peers (torchinfo), several runs each: takes minutes.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

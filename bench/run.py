@@ -1,0 +1,86 @@
+"""Benchmark netinspect against its peers, as whole processes side by side in one run.
+
+Each case runs both commands ``--repeat`` times and prints min and median wall time, the
+ratio ours/theirs (of medians), and the peak RSS of each. Usage: ``make bench`` or
+``.venv/bin/python bench/run.py [--repeat N] [CASE ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PEERS = [sys.executable, str(ROOT / "bench" / "peers.py")]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    ours: list[str]
+    theirs: list[str]
+    what: str
+
+
+CASES = [
+    Case(
+        "deep",
+        [str(BIN / "netinspect"), "dry-run", "bench/specs/deep.yaml", "--format", "json"],
+        [*PEERS, "deep"],
+        "12,000 layers: dry-run vs torchinfo.summary(device='meta')",
+    ),
+    Case(
+        "huge",
+        [str(BIN / "netinspect"), "dry-run", "configs/huge.yaml", "--format", "json"],
+        [*PEERS, "huge"],
+        "75B params: dry-run vs torchinfo.summary(device='meta')",
+    ),
+    Case(
+        "huge-params",
+        [str(BIN / "netinspect"), "params", "configs/huge.yaml", "--format", "json"],
+        [sys.executable, "-c", "import torch"],
+        "75B params: params vs python -c 'import torch'",
+    ),
+]
+
+
+def measure(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS in bytes of one run of ``command``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        assert proc.stderr is not None
+        raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss * 1024  # Linux reports kilobytes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("cases", nargs="*", default=[c.name for c in CASES])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'case':<12} {'side':<6} {'min s':>8} {'median s':>9} {'peak RSS':>10}  ratio")
+    for case in (c for c in CASES if c.name in args.cases):
+        results = {}
+        for side, command in (("ours", case.ours), ("theirs", case.theirs)):
+            runs = [measure(command) for _ in range(args.repeat)]
+            times = [t for t, _ in runs]
+            results[side] = (min(times), statistics.median(times), max(r for _, r in runs))
+        ratio = results["ours"][1] / results["theirs"][1]
+        for side, (lo, med, rss) in results.items():
+            tail = f"  {ratio:.2f}x" if side == "ours" else f"  ({case.what})"
+            print(f"{case.name:<12} {side:<6} {lo:>8.2f} {med:>9.2f} {rss / 2**20:>8.0f} MB{tail}")
+
+
+if __name__ == "__main__":
+    main()
