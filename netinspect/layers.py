@@ -81,7 +81,6 @@ def _type_problem(value: Value, annotation: Any) -> str | None:
 def check_arguments(call: LayerCall, cls: type[nn.Module]) -> None:
     """Bind the spec's arguments to the constructor; raise a located error if they do not fit."""
     sig = _signature(cls)
-    signature = signature_text(cls)
     for name, _ in call.kwargs:
         if name in _RESERVED:
             raise LayerError(
@@ -94,7 +93,7 @@ def check_arguments(call: LayerCall, cls: type[nn.Module]) -> None:
     for name, _ in call.kwargs:
         if name not in sig.parameters and not takes_any:
             raise LayerError(
-                f"{call.cls_name} has no argument {name!r}; its signature is {signature}",
+                f"{call.cls_name} has no argument {name!r}; its signature is {signature_text(cls)}",
                 call.loc,
                 did_you_mean(name, known),
             )
@@ -102,7 +101,7 @@ def check_arguments(call: LayerCall, cls: type[nn.Module]) -> None:
         bound = sig.bind(None, *call.args, **dict(call.kwargs))
     except TypeError as exc:
         raise LayerError(
-            f"wrong arguments for {call.cls_name}: {exc}; its signature is {signature}",
+            f"wrong arguments for {call.cls_name}: {exc}; its signature is {signature_text(cls)}",
             call.loc,
         ) from None
     for name, value in bound.arguments.items():
@@ -113,7 +112,7 @@ def check_arguments(call: LayerCall, cls: type[nn.Module]) -> None:
         if problem:
             raise LayerError(
                 f"{call.cls_name}: {name} must be {problem}, got {value!r}; "
-                f"its signature is {signature}",
+                f"its signature is {signature_text(cls)}",
                 call.loc,
             )
 
