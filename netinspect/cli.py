@@ -22,6 +22,7 @@ from rich.console import Console, RenderableType
 
 from netinspect import __version__
 from netinspect.errors import ExitCode, NetinspectError, OptionError
+from netinspect.schemes import SCHEME_NAMES
 from netinspect.spec import InputDtype, ParamDtype
 
 if TYPE_CHECKING:
@@ -302,6 +303,104 @@ def dry_run(
 
         compiled = _compile(spec, max_modules, device, dtype)
         _emit(_run(compiled, input_shape, input_dtype, device), output, dry_run_table, dry_run_json)
+
+
+@app.command()
+def init(
+    spec: SpecArg = DEFAULT_SPEC,
+    scheme: Annotated[
+        str | None,
+        typer.Option(
+            "--scheme",
+            "-s",
+            help="Weight scheme NAME[:k=v,...], e.g. normal:std=0.01. "
+            f"Names: {', '.join(SCHEME_NAMES)}.",
+        ),
+    ] = None,
+    bias: Annotated[
+        str, typer.Option("--bias", help="Scheme for biases where --scheme applies.")
+    ] = "zeros",
+    select: Annotated[
+        str | None, typer.Option("--select", help="Only modules whose path matches this glob.")
+    ] = None,
+    layer_type: Annotated[
+        str | None, typer.Option("--type", help="Only modules of this class, e.g. Linear.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="Seed for bit-identical weights.")
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help="Write the weights here (safetensors).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
+    allow_import: Annotated[
+        bool,
+        typer.Option("--allow-import", help="Allow schemes that are your own pkg.module:function."),
+    ] = False,
+    input_shape: InputOpt = None,
+    input_dtype: InputDtypeOpt = None,
+    output: FormatOpt = OutputFormat.text,
+    debug: DebugOpt = False,
+    max_modules: MaxModulesOpt = DEFAULT_MAX_MODULES,
+) -> None:
+    """Initialize the weights with named schemes and report what each parameter now holds.
+
+    The spec's init: rules apply first, in order; --scheme (with --bias, --select, --type)
+    applies last and wins. Parameters no rule reaches keep their layer's default init.
+    """
+    with _reporting(output, debug):
+        import netinspect
+        from netinspect.analysis.init import Rule, parse_scheme, resolve_scheme
+        from netinspect.files import check_writable, save_weights
+        from netinspect.render.json import init_json
+        from netinspect.render.text import init_table
+        from netinspect.run import init_model, spec_rules
+
+        if out is not None:
+            check_writable(out, force)  # before any work, not after it
+        loaded = netinspect.load(spec)
+        rules = spec_rules(loaded, allow_import)
+        if scheme is not None:
+            weight = resolve_scheme(parse_scheme(scheme), allow_import)
+            bias_scheme = resolve_scheme(parse_scheme(bias), allow_import)
+            rules.append(Rule(weight, bias_scheme, layer_type, select))
+        with _progress("initializing") as progress:
+            compiled, report = init_model(
+                loaded,
+                rules,
+                scheme_label=scheme or "init rules",
+                seed=seed,
+                shape=input_shape,
+                input_dtype=input_dtype.value if input_dtype else None,
+                max_modules=max_modules,
+                progress=progress,
+            )
+        if out is not None:
+            metadata = {"netinspect.seed": str(report.seed), "netinspect.scheme": report.scheme}
+            save_weights(compiled.module, out, metadata, force)
+        _emit(
+            report,
+            output,
+            lambda r: init_table(r, out),
+            lambda r: init_json(r, out),
+        )
+
+
+@contextmanager
+def _progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=_stderr(), transient=True) as bar:
+        task = bar.add_task(what, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 def main() -> None:

@@ -65,7 +65,7 @@ def _signature(cls: type[nn.Module]) -> inspect.Signature:
     return _SIGNATURES[cls]
 
 
-def _type_problem(value: Value, annotation: Any) -> str | None:
+def type_problem(value: Value, annotation: Any) -> str | None:
     """Why ``value`` cannot be ``annotation``, for the plain annotations torch uses; else None."""
     if annotation is int and (isinstance(value, bool) or not isinstance(value, int)):
         return "a whole number"
@@ -108,7 +108,7 @@ def check_arguments(call: LayerCall, cls: type[nn.Module]) -> None:
         if name == "self":
             continue
         annotation = sig.parameters[name].annotation
-        problem = _type_problem(value, annotation)
+        problem = type_problem(value, annotation)
         if problem:
             raise LayerError(
                 f"{call.cls_name}: {name} must be {problem}, got {value!r}; "

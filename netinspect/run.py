@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
+from collections.abc import Callable
+
+import torch
 
 from netinspect.analysis.dryrun import DryRunReport, dry_run, example_input
-from netinspect.analysis.tensors import is_lazy
+from netinspect.analysis.init import InitReport, Rule, initialize, resolve_scheme
+from netinspect.analysis.tensors import alias_groups, is_lazy
 from netinspect.compiler import DEFAULT_MAX_MODULES, DTYPES, CompiledModel, compile_spec
 from netinspect.errors import NetinspectError, OptionError
 from netinspect.render.units import size
@@ -83,3 +88,71 @@ def forward(compiled: CompiledModel, chosen: InputSpec, device: str = "meta") ->
         dtype = DTYPES[compiled.spec.dtype]
     example = example_input(chosen.shape, dtype, device, compiled.module)
     return dry_run(compiled.module, example, compiled.name, compiled.origin)
+
+
+def spec_rules(spec: Spec, allow_import: bool = False) -> list[Rule]:
+    """The spec's ``init:`` rules with their schemes resolved, in file order."""
+    return [
+        Rule(
+            weight=resolve_scheme(r.weight, allow_import) if r.weight else None,
+            bias=resolve_scheme(r.bias, allow_import) if r.bias else None,
+            match_type=r.match_type,
+            match_path=r.match_path,
+        )
+        for r in spec.init
+    ]
+
+
+def init_model(
+    spec: Spec,
+    rules: list[Rule],
+    *,
+    scheme_label: str = "init rules",
+    seed: int | None = None,
+    shape: str | None = None,
+    input_dtype: str | None = None,
+    max_modules: int = DEFAULT_MAX_MODULES,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[CompiledModel, InitReport]:
+    """Build the model for real on cpu under ``seed`` and apply ``rules``, last one winning.
+
+    Everything random (each layer's own init, the example input that shapes lazy layers, the
+    schemes) draws from torch's generator seeded once, so a seed gives the same weights bit
+    for bit; without one a seed is drawn and reported. The caller's RNG state is restored.
+    """
+    if not rules:
+        raise OptionError(
+            "nothing to initialize: give --scheme, or init: rules in the spec",
+            hint="For example: netinspect init model.yaml --scheme xavier",
+        )
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        compiled = build(spec, "cpu", None, max_modules)
+        if any(is_lazy(p) for p in compiled.module.parameters()):
+            if shape is None and spec.input is None:
+                raise OptionError(
+                    "the model has lazy layers, whose shapes come from a forward pass; "
+                    "give an example input",
+                    spec.model.loc,
+                    "Pass --input (e.g. --input 2x20) or add input: to the spec.",
+                )
+            forward(compiled, choose_input(spec, shape, input_dtype), "cpu")
+        ties = _tie_names(compiled)
+        report = initialize(
+            compiled.module,
+            rules,
+            model_name=compiled.name,
+            scheme_label=scheme_label,
+            seed=seed,
+            progress=progress,
+        )
+    if _tie_names(compiled) != ties:  # init works in place; a broken tie is a bug
+        raise AssertionError("initialization broke a tie between parameters")
+    return compiled, report
+
+
+def _tie_names(compiled: CompiledModel) -> list[list[str]]:
+    named = compiled.module.named_parameters(remove_duplicate=False)
+    return [names for names, _ in alias_groups(named) if len(names) > 1]

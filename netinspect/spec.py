@@ -487,7 +487,7 @@ def _scheme(node: Node, parser: _Parser) -> SchemeSpec:
             f"got {describe(node)}",
             node.loc,
         )
-    if name not in SCHEME_NAMES:
+    if name not in SCHEME_NAMES and ":" not in name:  # pkg.mod:func is checked when applied
         raise SpecError(
             f"unknown init scheme {name!r}; expected one of: {', '.join(SCHEME_NAMES)}",
             node.loc,

@@ -98,6 +98,12 @@ def test_golden_shared_saved_column_sums_to_the_footer(name: str) -> None:
     assert saved == int(footer.group(1).replace(",", ""))
 
 
+def test_init_golden(update_golden: bool) -> None:
+    result = run_in_process("init", "configs/tied.yaml", "--scheme", "kaiming", "--seed", "0")
+    assert result.code == 0, result.err
+    check_golden("init_tied.txt", result.out, update_golden)
+
+
 @pytest.mark.parametrize("name", CONFIG_NAMES)
 def test_golden_params_rows_sum_to_the_footer(name: str) -> None:
     rows, total = parse_params_table((GOLDEN / f"params_{name}.txt").read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from netinspect.analysis.dryrun import DryRunReport
+from netinspect.analysis.init import InitReport
 from netinspect.analysis.params import ParamsReport
 from netinspect.analysis.shared import SharedReport
 from netinspect.analysis.tree import TreeNode, TreeReport
@@ -88,4 +89,28 @@ def shared_json(report: SharedReport) -> dict[str, Any]:
         ],
         "saved": report.saved,
         "saved_bytes": report.saved_bytes,
+    }
+
+
+def init_json(report: InitReport, saved_to: str | None = None) -> dict[str, Any]:
+    return {
+        "model": report.model,
+        "scheme": report.scheme,
+        "seed": report.seed,
+        "parameters": [
+            {
+                "name": p.name,
+                "scheme": p.scheme,
+                "mean": p.mean,
+                "std": p.std,
+                "min": p.min,
+                "max": p.max,
+                "zeros": p.zeros,
+                "expected_std": p.expected_std,
+                "off": p.off,
+                "note": p.note,
+            }
+            for p in report.parameters
+        ],
+        "out": saved_to,
     }

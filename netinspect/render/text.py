@@ -9,6 +9,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from netinspect.analysis.dryrun import DryRunReport
+from netinspect.analysis.init import InitReport
 from netinspect.analysis.params import ParamsReport
 from netinspect.analysis.shared import SharedReport
 from netinspect.analysis.tree import TreeNode, TreeReport
@@ -134,3 +135,31 @@ def shared_table(report: SharedReport) -> RenderableType:
         f"ties save {units.count(report.saved)} parameters ({units.size(report.saved_bytes)})"
     )
     return Group(table, footer)
+
+
+def _g(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def init_table(report: InitReport, saved_to: str | None = None) -> RenderableType:
+    table = Table(box=box.SIMPLE_HEAD, title=report.model, title_justify="left", pad_edge=False)
+    table.add_column("Name", overflow="fold")
+    table.add_column("Scheme", overflow="fold")
+    for column in ("Mean", "Std", "Expected std", "Min", "Max", "Zeros"):
+        table.add_column(column, justify="right")
+    off = 0
+    for p in report.parameters:
+        expected = "" if p.expected_std is None else _g(p.expected_std)
+        if p.off:
+            expected += " !"
+            off += 1
+        scheme = p.scheme + (f" ({p.note})" if p.note else "")
+        table.add_row(
+            p.name, scheme, _g(p.mean), _g(p.std), expected, _g(p.min), _g(p.max), f"{p.zeros:.1%}"
+        )
+    lines = [f"Seed: {report.seed} (repeat with --seed {report.seed})"]
+    if off:
+        lines.append(f"! {off} measured std further from the scheme's than sampling explains")
+    if saved_to:
+        lines.append(f"Saved: {saved_to} (safetensors; tied parameters stored once)")
+    return Group(table, Text("\n".join(lines)))

@@ -1,0 +1,407 @@
+"""Named init schemes applied by rules, and what each parameter holds afterwards.
+
+A scheme is a ``torch.nn.init`` function under its own name without the underscore
+(``normal``, ``xavier_uniform``, ...), ``default`` (the layer's own ``reset_parameters``, which
+ran when the model was built), an alias (``xavier``, ``kaiming``), or, only when the user
+allows imports, their own function ``pkg.module:func(tensor)``.
+
+Rules are applied in order with later rules winning, and every tensor is then initialized
+once with its final scheme, so a tied tensor is never initialized twice. The report gives
+each parameter's statistics beside the standard deviation its scheme promises:
+
+- ``normal(mean, std)``: std.  ``uniform(a, b)``: (b - a) / sqrt(12).
+- ``xavier_*(gain)``: gain * sqrt(2 / (fan_in + fan_out)).
+- ``kaiming_*(a, mode, nonlinearity)``: calculate_gain(nonlinearity, a) / sqrt(fan_mode).
+- ``trunc_normal(mean, std, a, b)``: the truncated normal's std (see :func:`_trunc_normal_std`).
+- ``orthogonal(gain)``: gain / sqrt(max(rows, cols)) (rows or columns are orthonormal).
+- ``sparse(sparsity, std)``: std * sqrt(1 - zero fraction).  ``constant``, ``zeros``, ``ones``: 0.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from typing import Any
+
+import torch
+import yaml
+from torch import nn
+
+from netinspect.analysis.tensors import alias_groups
+from netinspect.errors import Location, NetinspectError
+from netinspect.layers import type_problem
+from netinspect.schemes import INIT_FUNCTIONS, SCHEME_NAMES
+from netinspect.spec import SchemeSpec, Value, did_you_mean
+
+#: Schemes that need a fan (or a matrix), and the tensor ranks each accepts.
+_RANKS: dict[str, tuple[int, int]] = {
+    "xavier_uniform_": (2, 5),
+    "xavier_normal_": (2, 5),
+    "kaiming_uniform_": (2, 5),
+    "kaiming_normal_": (2, 5),
+    "orthogonal_": (2, 5),
+    "sparse_": (2, 2),
+    "eye_": (2, 2),
+    "dirac_": (3, 5),
+}
+_NOT_ARGUMENTS = ("tensor", "generator")
+
+
+class InitError(NetinspectError):
+    """A scheme, its arguments, or where it is to apply, is wrong."""
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A resolved scheme: what to call on a tensor, and with which keyword arguments."""
+
+    name: str  # as the user wrote it: "xavier", "normal", "my_pkg.inits:clip"
+    func: Callable[..., Any] | None  # None: keep the layer's own default init
+    kwargs: dict[str, Any]  # the arguments the user gave, passed to func
+    resolved: dict[str, Any] = field(default_factory=dict)  # with the defaults filled in
+
+    @property
+    def label(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.kwargs.items())
+        return f"{self.name}({args})" if args else self.name
+
+    @property
+    def torch_name(self) -> str | None:
+        return INIT_FUNCTIONS.get(self.name)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Where a scheme applies: module class and/or module path glob, weights and biases."""
+
+    weight: Scheme | None
+    bias: Scheme | None
+    match_type: str | None = None
+    match_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ParamInit:
+    name: str
+    scheme: str  # the label of the scheme that produced the values
+    mean: float
+    std: float
+    min: float
+    max: float
+    zeros: float  # fraction of entries that are exactly zero
+    expected_std: float | None  # what the scheme promises, where it promises a std
+    off: bool  # measured std is further from expected_std than sampling explains
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class InitReport:
+    model: str
+    scheme: str
+    seed: int | None
+    parameters: tuple[ParamInit, ...]
+
+
+def parse_scheme(text: str) -> SchemeSpec:
+    """``normal:std=0.01,mean=0`` or ``constant:42`` to a :class:`SchemeSpec`.
+
+    Values are read as YAML scalars (``0.01``, ``1e-3``, ``fan_out``, ``true``). A custom
+    function ``pkg.mod:func`` takes its arguments after a second colon: ``pkg.mod:func:k=v``.
+    """
+    name, _, rest = text.partition(":")
+    func, _, func_args = rest.partition(":")
+    if name not in SCHEME_NAMES and func.isidentifier():  # pkg.mod:func[:args]
+        name, rest = f"{name}:{func}", func_args
+    args: list[Value] = []
+    kwargs: list[tuple[str, Value]] = []
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, raw = part.partition("=")
+        try:
+            value = yaml.safe_load(raw if eq else key)
+        except yaml.YAMLError:
+            value = raw if eq else key
+        if isinstance(value, (dict, list)):
+            raise InitError(f"--scheme {text!r}: {part!r} is not a plain value")
+        if eq:
+            kwargs.append((key.strip(), value))
+        else:
+            args.append(value)
+    return SchemeSpec(name, tuple(args), tuple(kwargs), Location("--scheme"))
+
+
+def resolve_scheme(spec: SchemeSpec, allow_import: bool = False) -> Scheme:
+    """Check a scheme against the real function's signature and bind its arguments."""
+    where = spec.loc if spec.loc.file != "--scheme" else None
+    if ":" in spec.name:
+        return _custom_scheme(spec, allow_import, where)
+    if spec.name not in INIT_FUNCTIONS:
+        raise InitError(
+            f"unknown init scheme {spec.name!r}; the schemes are: {', '.join(SCHEME_NAMES)}",
+            where,
+            did_you_mean(spec.name, SCHEME_NAMES),
+        )
+    torch_name = INIT_FUNCTIONS[spec.name]
+    if torch_name is None:
+        if spec.args or spec.kwargs:
+            raise InitError("the default scheme takes no arguments", where)
+        return Scheme(spec.name, None, {})
+    func = getattr(nn.init, torch_name)
+    sig = inspect.signature(func)
+    valid = [p for n, p in sig.parameters.items() if n not in _NOT_ARGUMENTS]
+    listing = ", ".join(str(p) for p in valid) or "no arguments"
+    for key, _ in spec.kwargs:
+        if key not in sig.parameters or key in _NOT_ARGUMENTS:
+            raise InitError(
+                f"{spec.name} has no argument {key!r}; it takes {listing}",
+                where,
+                did_you_mean(key, [p.name for p in valid]),
+            )
+    try:
+        bound = sig.bind(None, *spec.args, **dict(spec.kwargs))
+    except TypeError as exc:
+        raise InitError(
+            f"wrong arguments for {spec.name}: {exc}; it takes {listing}", where
+        ) from None
+    kwargs = {k: v for k, v in bound.arguments.items() if k != "tensor"}
+    for key, value in kwargs.items():
+        problem = type_problem(value, sig.parameters[key].annotation)
+        if problem:
+            raise InitError(
+                f"{spec.name}: {key} must be {problem}, got {value!r}; it takes {listing}", where
+            )
+    bound.apply_defaults()
+    resolved = {k: v for k, v in bound.arguments.items() if k not in _NOT_ARGUMENTS}
+    return Scheme(spec.name, func, kwargs, resolved)
+
+
+def _custom_scheme(spec: SchemeSpec, allow_import: bool, where: Location | None) -> Scheme:
+    if not allow_import:
+        raise InitError(
+            f"{spec.name!r} is your own Python function; netinspect imports code only when "
+            "you allow it",
+            where,
+            "Add --allow-import to run it.",
+        )
+    module_name, _, attr = spec.name.partition(":")
+    if "" not in sys.path:  # a console script does not search the current directory
+        sys.path.insert(0, "")
+    try:
+        func = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise InitError(f"cannot import {spec.name}: {exc}", where) from None
+    if not callable(func) or spec.args:
+        raise InitError(f"{spec.name} must be a function called as f(tensor, k=v, ...)", where)
+    return Scheme(spec.name, func, dict(spec.kwargs))
+
+
+def _kind(param_name: str) -> str | None:
+    """Which side of a rule a parameter is on: its own name says weight or bias."""
+    leaf = param_name.rsplit(".", 1)[-1]
+    if "bias" in leaf:
+        return "bias"
+    if "weight" in leaf:
+        return "weight"
+    return None
+
+
+def plan(module: nn.Module, rules: Iterable[Rule]) -> dict[int, tuple[str, nn.Parameter, Scheme]]:
+    """The final scheme of every tensor some rule reaches, later rules winning.
+
+    Keyed by tensor identity; the name is the tensor's first name.
+    """
+    first_name = {
+        id(p): names[0]
+        for names, p in alias_groups(module.named_parameters(remove_duplicate=False))
+    }
+    chosen: dict[int, tuple[str, nn.Parameter, Scheme]] = {}
+    modules = list(module.named_modules(remove_duplicate=False))
+    for rule in rules:
+        touched = False
+        for path, mod in modules:
+            if rule.match_type is not None and type(mod).__name__ != rule.match_type:
+                continue
+            if rule.match_path is not None and not fnmatchcase(path, rule.match_path):
+                continue
+            for name, p in mod.named_parameters(recurse=False):
+                scheme = (
+                    rule.weight
+                    if _kind(name) == "weight"
+                    else rule.bias
+                    if _kind(name) == "bias"
+                    else None
+                )
+                if scheme is not None:
+                    chosen[id(p)] = (first_name[id(p)], p, scheme)
+                    touched = True
+        if not touched:
+            raise InitError(_no_match(rule, modules))
+    return chosen
+
+
+def _no_match(rule: Rule, modules: list[tuple[str, nn.Module]]) -> str:
+    what = (
+        " and ".join(
+            f
+            for f in (
+                f"type {rule.match_type!r}" if rule.match_type else "",
+                f"path {rule.match_path!r}" if rule.match_path is not None else "",
+            )
+            if f
+        )
+        or "any module"
+    )
+    paths = ", ".join(repr(p) for p, m in modules[1:4])
+    types = sorted(
+        {type(m).__name__ for _, m in modules if any(True for _ in m.parameters(recurse=False))}
+    )
+    return (
+        f"no parameter matches {what}; module paths look like {paths} and the classes with "
+        f"parameters are {', '.join(types) or 'none'}"
+    )
+
+
+def _fans(t: torch.Tensor) -> tuple[int, int]:
+    fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(t)
+    return fan_in, fan_out
+
+
+def _pdf(x: float) -> float:
+    return math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+
+
+def _cdf(x: float) -> float:
+    return (1 + math.erf(x / math.sqrt(2))) / 2
+
+
+def _trunc_normal_std(mean: float, std: float, a: float, b: float) -> float:
+    """Standard deviation of N(mean, std²) truncated to [a, b]."""
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    z = _cdf(beta) - _cdf(alpha)
+    ratio = (alpha * _pdf(alpha) - beta * _pdf(beta)) / z
+    return std * math.sqrt(1 + ratio - ((_pdf(alpha) - _pdf(beta)) / z) ** 2)
+
+
+def _xavier(kw: dict[str, Any], t: torch.Tensor) -> float:
+    fan_in, fan_out = _fans(t)
+    return float(kw["gain"]) * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def _kaiming(kw: dict[str, Any], t: torch.Tensor) -> float:
+    fan_in, fan_out = _fans(t)
+    fan = fan_in if kw["mode"] == "fan_in" else fan_out
+    return float(nn.init.calculate_gain(kw["nonlinearity"], kw["a"])) / math.sqrt(fan)
+
+
+def _orthogonal(kw: dict[str, Any], t: torch.Tensor) -> float:
+    rows = t.shape[0]
+    return float(kw["gain"]) / math.sqrt(max(rows, t.numel() // rows))
+
+
+def _sparse(kw: dict[str, Any], t: torch.Tensor) -> float:
+    rows = t.shape[0]
+    zero_fraction = math.ceil(kw["sparsity"] * rows) / rows
+    return float(kw["std"]) * math.sqrt(1 - zero_fraction)
+
+
+#: torch.nn.init function -> the standard deviation it promises (see the module docstring).
+_PROMISED_STD: dict[str, Callable[[dict[str, Any], torch.Tensor], float]] = {
+    "constant_": lambda kw, t: 0.0,
+    "zeros_": lambda kw, t: 0.0,
+    "ones_": lambda kw, t: 0.0,
+    "normal_": lambda kw, t: float(kw["std"]),
+    "uniform_": lambda kw, t: (kw["b"] - kw["a"]) / math.sqrt(12),
+    "trunc_normal_": lambda kw, t: _trunc_normal_std(kw["mean"], kw["std"], kw["a"], kw["b"]),
+    "xavier_uniform_": _xavier,
+    "xavier_normal_": _xavier,
+    "kaiming_uniform_": _kaiming,
+    "kaiming_normal_": _kaiming,
+    "orthogonal_": _orthogonal,
+    "sparse_": _sparse,
+}
+
+
+def expected_std(scheme: Scheme, t: torch.Tensor) -> float | None:
+    """The standard deviation ``scheme`` promises for ``t``, or None where it promises none."""
+    formula = _PROMISED_STD.get(scheme.torch_name or "")
+    return None if formula is None else formula(scheme.resolved, t)
+
+
+def _is_off(measured: float, expected: float | None, n: int) -> bool:
+    """Further from the promise than sampling explains: 4 standard errors of a sample std
+    (about 1/sqrt(2n) relative for these distributions), at least 5 %."""
+    if expected is None:
+        return False
+    if expected == 0:
+        return measured != 0
+    return abs(measured - expected) / expected > max(0.05, 4 / math.sqrt(2 * max(n, 1)))
+
+
+def _apply(scheme: Scheme, p: nn.Parameter) -> str:
+    """Initialize ``p`` in place; returns a note when the scheme cannot apply to its shape."""
+    if scheme.func is None:
+        return ""
+    ranks = _RANKS.get(scheme.torch_name or "")
+    if ranks and not ranks[0] <= p.dim() <= ranks[1]:
+        low, high = ranks
+        need = f"{low}" if low == high else f"{low} to {high}"
+        return f"kept default: {scheme.name} needs {need} dims, this has {p.dim()}"
+    with torch.no_grad():
+        scheme.func(p, **scheme.kwargs)
+    return ""
+
+
+def statistics(name: str, p: torch.Tensor, scheme: Scheme, note: str = "") -> ParamInit:
+    t = p.detach()
+    if t.dtype not in (torch.float32, torch.float64):
+        t = t.float()  # half types: measure in float32
+    std, mean = torch.std_mean(t, correction=0)
+    applied = scheme if not note else Scheme("default", None, {})
+    expected = expected_std(applied, t) if applied.func is not None else None
+    return ParamInit(
+        name=name,
+        scheme=applied.label,
+        mean=float(mean),
+        std=float(std),
+        min=float(t.min()),
+        max=float(t.max()),
+        zeros=1 - int(torch.count_nonzero(t)) / max(t.numel(), 1),
+        expected_std=expected,
+        off=_is_off(float(std), expected, t.numel()),
+        note=note,
+    )
+
+
+def initialize(
+    module: nn.Module,
+    rules: list[Rule],
+    *,
+    model_name: str = "model",
+    scheme_label: str = "init rules",
+    seed: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> InitReport:
+    """Apply ``rules`` to ``module`` in place and report every parameter.
+
+    Parameters no rule reaches keep their layer's default initialization. Ties hold: each
+    tensor is initialized once, in place, through its first name.
+    """
+    chosen = plan(module, rules)
+    default = Scheme("default", None, {})
+    groups = alias_groups(module.named_parameters(remove_duplicate=False))
+    rows = []
+    for done, (names, p) in enumerate(groups, start=1):
+        _, _, scheme = chosen.get(id(p), (names[0], p, default))
+        note = _apply(scheme, p)
+        rows.append(statistics(names[0], p, scheme, note))
+        tied_note = f"same tensor as {names[0]}"
+        rows.extend(replace(rows[-1], name=alias, note=tied_note) for alias in names[1:])
+        if progress:
+            progress(done, len(groups))
+    order = {n: i for i, (n, _) in enumerate(module.named_parameters(remove_duplicate=False))}
+    rows.sort(key=lambda r: order[r.name])
+    return InitReport(model_name, scheme_label, seed, tuple(rows))
