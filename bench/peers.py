@@ -7,7 +7,6 @@ import sys
 
 import torch
 from torch import nn
-from torchinfo import summary
 
 
 def deep() -> tuple[nn.Module, tuple[int, ...]]:
@@ -41,9 +40,29 @@ def huge() -> tuple[nn.Module, tuple[int, ...]]:
     return nn.Sequential(*blocks), (1, 16, 8192)
 
 
+def init_plain(out: str) -> None:
+    """bench/specs/billion.yaml the plain way: build, kaiming_uniform_ weights, zero biases,
+    save with safetensors. The work `netinspect init --scheme kaiming --out` does."""
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = nn.Sequential(*(nn.Linear(8192, 8192) for _ in range(16)))
+    with torch.no_grad():
+        for layer in model:
+            assert isinstance(layer, nn.Linear)
+            nn.init.kaiming_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+    save_file(model.state_dict(), out)
+
+
 MODELS = {"deep": deep, "huge": huge}
 
 if __name__ == "__main__":
+    if sys.argv[1] == "init":
+        init_plain(sys.argv[2])
+        sys.exit()
+    from torchinfo import summary
+
     with torch.device("meta"):
         model, input_size = MODELS[sys.argv[1]]()
     stats = summary(model, input_size=input_size, device="meta", depth=10, verbose=0)

@@ -12,6 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +25,10 @@ PEERS = [sys.executable, str(ROOT / "bench" / "peers.py")]
 @dataclass(frozen=True)
 class Case:
     name: str
-    ours: list[str]
+    ours: list[str]  # "{out}" is replaced by a fresh file path in a temporary directory
     theirs: list[str]
     what: str
+    bytes: int = 0  # data the case produces, for a throughput column
 
 
 CASES = [
@@ -43,6 +45,17 @@ CASES = [
         "75B params: dry-run vs torchinfo.summary(device='meta')",
     ),
     Case(
+        "init",
+        [
+            str(BIN / "netinspect"),
+            *("init", "bench/specs/billion.yaml", "--scheme", "kaiming", "--seed", "0"),
+            *("--out", "{out}", "--format", "json"),
+        ],
+        [*PEERS, "init", "{out}"],
+        "1.07B params: init --out vs build + kaiming_uniform_ + save_file",
+        bytes=1_074_266_112 * 4,
+    ),
+    Case(
         "huge-params",
         [str(BIN / "netinspect"), "params", "configs/huge.yaml", "--format", "json"],
         [sys.executable, "-c", "import torch"],
@@ -53,6 +66,12 @@ CASES = [
 
 def measure(command: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS in bytes of one run of ``command``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "weights.safetensors")
+        return _measure([out if part == "{out}" else part for part in command])
+
+
+def _measure(command: list[str]) -> tuple[float, int]:
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -79,6 +98,8 @@ def main() -> None:
         ratio = results["ours"][1] / results["theirs"][1]
         for side, (lo, med, rss) in results.items():
             tail = f"  {ratio:.2f}x" if side == "ours" else f"  ({case.what})"
+            if case.bytes:
+                tail += f"  {case.bytes / med / 1e9:.2f} GB/s"
             print(f"{case.name:<12} {side:<6} {lo:>8.2f} {med:>9.2f} {rss / 2**20:>8.0f} MB{tail}")
 
 
