@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import traceback
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -30,9 +29,6 @@ if TYPE_CHECKING:
     from netinspect.compiler import CompiledModel
 
 T = TypeVar("T")
-
-# torch warns on import when NumPy is absent; netinspect never needs NumPy.
-warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
 
 class OutputFormat(str, Enum):
