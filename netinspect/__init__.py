@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from netinspect.compiler import CompiledModel
+    from netinspect.limits import Limits
     from netinspect.spec import Spec
 
 __all__ = ["__version__", "compile", "load", "load_string"]
@@ -28,21 +29,27 @@ def _default_name(file: str) -> str:
     return "stdin" if file in ("-", "<stdin>") else Path(file).stem
 
 
-def load_string(text: str, file: str = "<string>", name: str | None = None) -> Spec:
+def load_string(
+    text: str, file: str = "<string>", name: str | None = None, limits: Limits | None = None
+) -> Spec:
     """Parse and validate spec text; ``file`` is the name used in error locations."""
-    from netinspect.layers import registry
+    from netinspect.limits import Limits
     from netinspect.loader import load_text
     from netinspect.spec import parse_spec
 
-    return parse_spec(load_text(text, file), name or _default_name(file), registry())
+    limits = limits or Limits()
+    node = load_text(text, file, limits.max_nodes, limits.max_depth)
+    from netinspect.layers import registry  # torch: only once the YAML itself is sound
+
+    return parse_spec(node, name or _default_name(file), registry())
 
 
-def load(path: str) -> Spec:
+def load(path: str, limits: Limits | None = None) -> Spec:
     """Read and validate a spec file (``-`` reads standard input)."""
     from netinspect.loader import read_text
 
     file, text = read_text(path)
-    return load_string(text, file, _default_name(path))
+    return load_string(text, file, _default_name(path), limits)
 
 
 def compile(spec: Spec, device: str = "meta", max_modules: int | None = None) -> CompiledModel:

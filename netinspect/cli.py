@@ -21,6 +21,7 @@ from rich.console import Console, RenderableType
 
 from netinspect import __version__
 from netinspect.errors import ExitCode, NetinspectError, OptionError
+from netinspect.limits import Limits
 from netinspect.schemes import SCHEME_NAMES
 from netinspect.spec import InputDtype, ParamDtype
 
@@ -64,7 +65,38 @@ MaxModulesOpt = Annotated[
     typer.Option(
         "--max-modules",
         min=1,
+        envvar="NETINSPECT_MAX_MODULES",
+        rich_help_panel="Limits",
         help="Refuse specs that expand to more modules than this (guards repeat bombs).",
+    ),
+]
+MaxNodesOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-nodes",
+        min=1,
+        envvar="NETINSPECT_MAX_NODES",
+        rich_help_panel="Limits",
+        help="Refuse specs with more YAML nodes than this after aliases (guards alias bombs).",
+    ),
+]
+MaxDepthOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-depth",
+        min=1,
+        envvar="NETINSPECT_MAX_DEPTH",
+        rich_help_panel="Limits",
+        help="Refuse specs that nest deeper than this.",
+    ),
+]
+MaxMemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        envvar="NETINSPECT_MAX_MEMORY",
+        rich_help_panel="Limits",
+        help="Memory a real (cpu) build may take, e.g. 8GB [default: what is free].",
     ),
 ]
 InputOpt = Annotated[
@@ -89,7 +121,7 @@ class Device(str, Enum):
 
 
 DEFAULT_SPEC = "model.yaml"
-DEFAULT_MAX_MODULES = 1_000_000  # the compiler's default; checked equal by a test
+DEFAULT_LIMITS = Limits()
 
 
 def _stdout() -> Console:
@@ -136,7 +168,7 @@ def _reporting(output: OutputFormat, debug: bool) -> Iterator[None]:
             _stderr().print(error_text(exc), soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        _stderr().print("interrupted")
+        _stderr().print("interrupted: any file being written was left as it was")
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:  # a bug in netinspect: one line, the traceback only on request
         if debug:
@@ -150,17 +182,28 @@ def _reporting(output: OutputFormat, debug: bool) -> Iterator[None]:
         raise typer.Exit(ExitCode.INTERNAL) from None
 
 
+def _limits(
+    max_nodes: int, max_depth: int, max_modules: int, max_memory: str | None = None
+) -> Limits:
+    from netinspect.spec import parse_size
+
+    memory = parse_size(max_memory) if max_memory is not None else None
+    return Limits(max_nodes, max_depth, max_modules, memory)
+
+
 def _compile(
     spec_path: str,
-    max_modules: int,
+    limits: Limits,
     device: Device = Device.meta,
     dtype: ParamDtype | None = None,
 ) -> CompiledModel:
     import netinspect
-    from netinspect.run import build
 
-    spec = netinspect.load(spec_path)
-    return build(spec, device.value, dtype.value if dtype else None, max_modules)
+    spec = netinspect.load(spec_path, limits)
+    from netinspect.run import build  # torch: only once the spec itself is sound
+
+    dtype_name = dtype.value if dtype else None
+    return build(spec, device.value, dtype_name, limits.max_modules, limits.max_memory)
 
 
 def _run(
@@ -176,10 +219,10 @@ def _run(
 
 
 def _inspected(
-    spec_path: str, max_modules: int, shape: str | None, input_dtype: InputDtype | None
+    spec_path: str, limits: Limits, shape: str | None, input_dtype: InputDtype | None
 ) -> CompiledModel:
     """The model to inspect; given an input, after one dry run has shaped its lazy layers."""
-    compiled = _compile(spec_path, max_modules)
+    compiled = _compile(spec_path, limits)
     if shape is not None or input_dtype is not None:
         _run(compiled, shape, input_dtype)
     return compiled
@@ -208,15 +251,19 @@ def tree(
     input_dtype: InputDtypeOpt = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
-    max_modules: MaxModulesOpt = DEFAULT_MAX_MODULES,
+    max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
 ) -> None:
     """A tree of the model's blocks: class, arguments, parameter counts, shared and lazy marks."""
     with _reporting(output, debug):
+        compiled = _inspected(
+            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype
+        )
         from netinspect.analysis import tree as tree_of
         from netinspect.render.json import tree_json
         from netinspect.render.text import tree_view
 
-        compiled = _inspected(spec, max_modules, input_shape, input_dtype)
         _emit(tree_of(compiled.module, compiled.name, depth), output, tree_view, tree_json)
 
 
@@ -231,15 +278,19 @@ def params(
     input_dtype: InputDtypeOpt = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
-    max_modules: MaxModulesOpt = DEFAULT_MAX_MODULES,
+    max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
 ) -> None:
     """Every named parameter with shape, dtype and count; totals count tied tensors once."""
     with _reporting(output, debug):
+        compiled = _inspected(
+            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype
+        )
         from netinspect.analysis import params as params_of
         from netinspect.render.json import params_json
         from netinspect.render.text import params_table
 
-        compiled = _inspected(spec, max_modules, input_shape, input_dtype)
         report = params_of(compiled.module, compiled.name, filter_)
         if filter_ is not None and not report.rows:
             raise OptionError(
@@ -263,15 +314,19 @@ def shared(
     input_dtype: InputDtypeOpt = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
-    max_modules: MaxModulesOpt = DEFAULT_MAX_MODULES,
+    max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
 ) -> None:
     """Groups of parameter names that are one tensor (tied weights) and what the ties save."""
     with _reporting(output, debug):
+        compiled = _inspected(
+            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype
+        )
         from netinspect.analysis import shared as shared_of
         from netinspect.render.json import shared_json
         from netinspect.render.text import shared_table
 
-        compiled = _inspected(spec, max_modules, input_shape, input_dtype)
         _emit(shared_of(compiled.module, compiled.name), output, shared_table, shared_json)
 
 
@@ -289,15 +344,19 @@ def dry_run(
     ] = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
-    max_modules: MaxModulesOpt = DEFAULT_MAX_MODULES,
+    max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """One forward pass: every call's input and output shape, params and FLOPs; lazy layers
     get their shapes."""
     with _reporting(output, debug):
+        limits = _limits(max_nodes, max_depth, max_modules, max_memory)
+        compiled = _compile(spec, limits, device, dtype)
         from netinspect.render.json import dry_run_json
         from netinspect.render.text import dry_run_table
 
-        compiled = _compile(spec, max_modules, device, dtype)
         _emit(_run(compiled, input_shape, input_dtype, device), output, dry_run_table, dry_run_json)
 
 
@@ -337,7 +396,10 @@ def init(
     input_dtype: InputDtypeOpt = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
-    max_modules: MaxModulesOpt = DEFAULT_MAX_MODULES,
+    max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Initialize the weights with named schemes and report what each parameter now holds.
 
@@ -346,6 +408,9 @@ def init(
     """
     with _reporting(output, debug):
         import netinspect
+
+        limits = _limits(max_nodes, max_depth, max_modules, max_memory)
+        loaded = netinspect.load(spec, limits)
         from netinspect.analysis.init import Rule, parse_scheme, resolve_scheme
         from netinspect.files import check_writable, save_weights
         from netinspect.render.json import init_json
@@ -353,8 +418,7 @@ def init(
         from netinspect.run import init_model, spec_rules
 
         if out is not None:
-            check_writable(out, force)  # before any work, not after it
-        loaded = netinspect.load(spec)
+            check_writable(out, force)  # before the real work, not after it
         rules = spec_rules(loaded, allow_import)
         if scheme is not None:
             weight = resolve_scheme(parse_scheme(scheme), allow_import)
@@ -368,11 +432,12 @@ def init(
                 seed=seed,
                 shape=input_shape,
                 input_dtype=input_dtype.value if input_dtype else None,
-                max_modules=max_modules,
+                max_modules=limits.max_modules,
+                max_memory=limits.max_memory,
                 progress=progress,
             )
         if out is not None:
-            metadata = {"netinspect.seed": str(report.seed), "netinspect.scheme": report.scheme}
+            metadata = {"seed": str(report.seed), "scheme": report.scheme}
             save_weights(compiled.module, out, metadata, force)
         _emit(
             report,

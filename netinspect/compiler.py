@@ -16,6 +16,7 @@ from torch import nn
 
 from netinspect.errors import LimitError, Location, SpecError
 from netinspect.layers import build_layer
+from netinspect.limits import Limits
 from netinspect.spec import (
     BlockUse,
     Child,
@@ -31,7 +32,7 @@ from netinspect.spec import (
 )
 
 #: Default cap on the modules a spec may expand to (``--max-modules`` raises it).
-DEFAULT_MAX_MODULES = 1_000_000
+DEFAULT_MAX_MODULES = Limits.max_modules
 
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,

@@ -9,6 +9,7 @@ caller says ``force``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -64,10 +65,11 @@ def _file_mode(target: Path) -> int:
 def save_weights(module: nn.Module, path: str, metadata: dict[str, str], force: bool) -> None:
     """The state dict as safetensors, tied tensors stored once under their first name.
 
-    As ``safetensors.torch.save_model`` does, each dropped name is recorded in the metadata
-    as ``{dropped: kept}``, and ``safetensors.torch.load_model`` loads the file back tied.
-    Unlike it, the kept name is chosen deterministically (save_model goes through a set, so
-    the bytes would depend on Python's hash seed), so one seed gives one file, byte for byte.
+    ``safetensors.torch.load_model`` loads the file back tied (it finds shared tensors from
+    the model). Unlike ``save_model``, the file is the same byte for byte for the same
+    weights: save_model picks the kept name through a set, and safetensors writes metadata
+    keys in hash-map order, so all of ours go in one key, ``netinspect``, as sorted JSON,
+    with the ties as ``{"ties": {dropped: kept}}``.
     """
     from safetensors.torch import save_file
 
@@ -75,9 +77,9 @@ def save_weights(module: nn.Module, path: str, metadata: dict[str, str], force: 
 
     state = module.state_dict(keep_vars=True)
     tensors: dict[str, torch.Tensor] = {}
-    meta = dict(metadata)
+    ties: dict[str, str] = {}
     for names, tensor in alias_groups(state.items()):
         tensors[names[0]] = tensor.detach().contiguous()
-        for dropped in names[1:]:
-            meta.setdefault(dropped, names[0])
+        ties.update(dict.fromkeys(names[1:], names[0]))
+    meta = {"netinspect": json.dumps({**metadata, "ties": ties}, sort_keys=True)}
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta), force)

@@ -33,6 +33,31 @@ _EXCLUDED = frozenset(
         "RNNCellBase",
     }
 )
+# Constructor arguments that are sizes: torch accepts 0 for some (an empty layer), but in a
+# spec a zero or negative size is a mistake, reported before torch sees it.
+_SIZES = frozenset(
+    {
+        "in_features",
+        "out_features",
+        "in1_features",
+        "in2_features",
+        "in_channels",
+        "out_channels",
+        "num_features",
+        "num_embeddings",
+        "embedding_dim",
+        "num_channels",
+        "num_groups",
+        "input_size",
+        "hidden_size",
+        "num_layers",
+        "embed_dim",
+        "num_heads",
+        "d_model",
+        "nhead",
+        "dim_feedforward",
+    }
+)
 # Arguments netinspect owns: the device is meta or cpu by command, the dtype is spec-wide.
 _RESERVED = {"device": "netinspect chooses the device", "dtype": "use the spec's top-level dtype:"}
 
@@ -104,11 +129,21 @@ def check_arguments(call: LayerCall, cls: type[nn.Module]) -> None:
             f"wrong arguments for {call.cls_name}: {exc}; its signature is {signature_text(cls)}",
             call.loc,
         ) from None
+    for name in bound.arguments:
+        if name in _RESERVED:  # extra positionals would land in device= and dtype=
+            allowed = [n for n in sig.parameters if n != "self" and n not in _RESERVED]
+            raise LayerError(
+                f"too many positional arguments for {call.cls_name}: it takes at most "
+                f"{len(allowed)} ({', '.join(allowed)}); its signature is {signature_text(cls)}",
+                call.loc,
+            )
     for name, value in bound.arguments.items():
         if name == "self":
             continue
         annotation = sig.parameters[name].annotation
         problem = type_problem(value, annotation)
+        if not problem and name in _SIZES and isinstance(value, int) and value < 1:
+            problem = "a size of at least 1"
         if problem:
             raise LayerError(
                 f"{call.cls_name}: {name} must be {problem}, got {value!r}; "

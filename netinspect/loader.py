@@ -25,13 +25,12 @@ import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from netinspect.errors import LimitError, Location, SpecFileError, SpecSyntaxError
+from netinspect.limits import Limits
 
 ScalarValue: TypeAlias = str | int | float | bool | None
 
-#: Upper bound on nodes after alias expansion; a real spec has a few hundred.
-DEFAULT_MAX_NODES = 100_000
-#: Upper bound on nesting depth; a real spec nests a handful of levels.
-DEFAULT_MAX_DEPTH = 100
+DEFAULT_MAX_NODES = Limits.max_nodes
+DEFAULT_MAX_DEPTH = Limits.max_depth
 
 _YAML = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (f"{_YAML}{t}" for t in ("str", "int", "float", "bool", "null"))
@@ -146,10 +145,13 @@ def load_text(
     An empty document (or only comments) loads as a null scalar at line 1.
     """
     try:
+        _check_depth(text, file, max_depth)
         root = yaml.compose(text, Loader=_SpecYamlLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and problem.startswith("but "):  # "expected X, but found Y"
+            problem = f"{exc.context}, {problem}"
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         raise SpecSyntaxError(f"invalid YAML: {problem}", loc) from None
     except yaml.YAMLError as exc:
@@ -158,10 +160,31 @@ def load_text(
         raise LimitError(
             f"the YAML nests too deeply to read (a spec may nest at most {max_depth} levels)",
             Location(file),
+            "Nest blocks by name (blocks:) instead of writing them inside each other.",
         ) from None
     if root is None:
         return Scalar(None, Location(file, 1, 1))
     return _Converter(file, max_nodes, max_depth).convert(root)
+
+
+def _check_depth(text: str, file: str, max_depth: int) -> None:
+    """Refuse deep nesting from the event stream, before PyYAML's recursive composer would
+    overflow Python's stack (10,000 nested brackets) and lose the position."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_SpecYamlLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > max_depth:
+                mark = event.start_mark
+                where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+                raise LimitError(
+                    f"the spec nests more than {max_depth} levels deep",
+                    where,
+                    "Nest blocks by name (blocks:) instead of writing them inside each other, "
+                    "or raise the limit with --max-depth.",
+                )
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
 
 
 def load_file(
@@ -193,13 +216,15 @@ class _Converter:
                 f"the spec expands to more than {self.max_nodes:,} YAML nodes "
                 "(aliases that expand recursively or exponentially?)",
                 self.loc(node),
-                "A real spec has a few hundred nodes; check the anchors (&) and aliases (*).",
+                "A real spec has a few hundred; check the anchors (&) and aliases (*), or "
+                "raise the limit with --max-nodes.",
             )
         if depth > self.max_depth:
             raise LimitError(
                 f"the spec nests more than {self.max_depth} levels deep",
                 self.loc(node),
-                "Nest blocks by name (blocks:) instead of writing them inside each other.",
+                "Nest blocks by name (blocks:) instead of writing them inside each other, or "
+                "raise the limit with --max-depth.",
             )
         if isinstance(node, ScalarNode):
             return self.scalar(node)

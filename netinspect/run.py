@@ -57,8 +57,10 @@ def build(
     device: str = "meta",
     dtype: str | None = None,
     max_modules: int = DEFAULT_MAX_MODULES,
+    max_memory: int | None = None,
 ) -> CompiledModel:
-    """Compile on ``device``; on a real device, refuse before allocating more than is free."""
+    """Compile on ``device``; on a real device, refuse before allocating more than
+    ``max_memory`` bytes (by default, the memory that is free)."""
     if dtype is not None:
         spec = dataclasses.replace(spec, dtype=dtype)
     if device != "meta":
@@ -66,13 +68,15 @@ def build(
         tensors = (*planned.parameters(), *planned.buffers())
         # Lazy tensors have no size until the pass; the estimate covers the rest.
         needed = sum(t.numel() * t.element_size() for t in tensors if not is_lazy(t))
-        free = available_memory()
-        if needed > free:
+        allowed = available_memory() if max_memory is None else max_memory
+        if needed > allowed:
+            what = "is free" if max_memory is None else "is allowed (--max-memory)"
             raise MemoryLimitError(
                 f"building this model on {device} needs {size(needed)} for its parameters "
-                f"and buffers, but only {size(free)} is free",
+                f"and buffers, but only {size(allowed)} {what}",
                 spec.model.loc,
-                "Inspect it on the meta device instead (the default), which allocates nothing.",
+                "Inspect it on the meta device instead (the default), which allocates nothing, "
+                "or set --max-memory if swap makes room.",
             )
     return compile_spec(spec, device, max_modules)
 
@@ -112,6 +116,7 @@ def init_model(
     shape: str | None = None,
     input_dtype: str | None = None,
     max_modules: int = DEFAULT_MAX_MODULES,
+    max_memory: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[CompiledModel, InitReport]:
     """Build the model for real on cpu under ``seed`` and apply ``rules``, last one winning.
@@ -129,7 +134,7 @@ def init_model(
         seed = random.SystemRandom().randrange(2**32)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        compiled = build(spec, "cpu", None, max_modules)
+        compiled = build(spec, "cpu", None, max_modules, max_memory)
         if any(is_lazy(p) for p in compiled.module.parameters()):
             if shape is None and spec.input is None:
                 raise OptionError(

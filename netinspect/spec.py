@@ -190,16 +190,17 @@ def _check_name_format(fmt: Scalar, count: int) -> str:
         raise SpecError(
             f"a repeat name must be text like 'layer {{i}}', got {describe(fmt)}", fmt.loc
         )
+    only_i = f"bad repeat name {text!r}: the only field allowed is {{i}}, the copy's index"
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
-        text.format(i=0)
-    except (ValueError, IndexError, KeyError) as exc:
+    except ValueError as exc:
         raise SpecError(f"bad repeat name {text!r}: {exc}", fmt.loc) from None
     if any(f != "i" for f in fields):
-        raise SpecError(
-            f"bad repeat name {text!r}: the only field allowed is {{i}}, the copy's index",
-            fmt.loc,
-        )
+        raise SpecError(only_i, fmt.loc)
+    try:
+        text.format(i=0)
+    except (ValueError, IndexError, KeyError) as exc:  # a bad format spec: {i:q}
+        raise SpecError(f"bad repeat name {text!r}: {exc}", fmt.loc) from None
     if count > 1 and not fields:
         raise SpecError(
             f"repeat name {text!r} has no {{i}}, so all {count} copies would get the same name",
@@ -425,8 +426,9 @@ def _positive_ints(node: Node, what: str) -> tuple[int, ...]:
 def _choice(node: Node, choices: Collection[str], what: str) -> str:
     value = node.value if isinstance(node, Scalar) else None
     if not isinstance(value, str) or value not in choices:
+        shown = repr(value) if isinstance(value, str) else describe(node)
         raise SpecError(
-            f"unsupported {what} {describe(node)}; expected one of: {', '.join(choices)}",
+            f"unsupported {what} {shown}; expected one of: {', '.join(choices)}",
             node.loc,
             did_you_mean(str(value), choices) if isinstance(value, str) else None,
         )
@@ -589,8 +591,9 @@ def parse_spec(root: Node, default_name: str, layer_names: Collection[str]) -> S
     if version_node is not None:
         v = version_node.value if isinstance(version_node, Scalar) else None
         if isinstance(v, bool) or v not in SUPPORTED_VERSIONS:
+            shown = v if isinstance(v, int) and not isinstance(v, bool) else describe(version_node)
             raise SpecError(
-                f"unsupported spec version {describe(version_node)}; this netinspect reads "
+                f"unsupported spec version {shown}; this netinspect reads "
                 f"version {', '.join(map(str, SUPPORTED_VERSIONS))}",
                 version_node.loc,
             )
@@ -673,3 +676,29 @@ def parse_shape(text: str, option: str = "--input") -> tuple[int, ...]:
             hint="Write the sizes batch first, each ≥ 1: 2x4, 2,4 or [2,4].",
         )
     return tuple(int(p) for p in parts)
+
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(text: str, option: str = "--max-memory") -> int:
+    """``8GB``, ``512MiB``, ``1.5 TB`` or a plain byte count to bytes (decimal and binary units)."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _SIZE_UNITS:
+        raise OptionError(
+            f"{option} {text!r} is not a size",
+            hint="Write a number and a unit: 8GB, 512MiB, 2TB.",
+        )
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])

@@ -281,7 +281,7 @@ ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
 )
 MORE_BAD_SPECS: list[tuple[str, bytes, int, int, str]] = [
     ("alias_bomb", ALIAS_BOMB.encode(), 1, 20, "more than 100,000 YAML nodes"),
-    ("deep_nesting", b"model: " + b"[" * 150 + b"]" * 150, 1, 108, "nests more than 100 levels"),
+    ("deep_nesting", b"model: " + b"[" * 150 + b"]" * 150, 1, 107, "nests more than 100 levels"),
     ("non_utf8", b"model:\n  - Re\xffLU\n", 2, 7, "not UTF-8"),
     ("custom_tag", b"model: !custom x\n", 1, 8, "tag !custom is not allowed"),
     ("version", b"version: 2\nmodel: [ReLU]\n", 1, 10, "unsupported spec version"),
@@ -348,6 +348,51 @@ def test_internal_errors_are_one_line_and_exit_4(capsys: pytest.CaptureFixture[s
     assert "Traceback" not in err
 
 
+def test_debug_shows_the_traceback_of_an_internal_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from netinspect.cli import OutputFormat, _reporting
+
+    with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.text, debug=True):
+        raise ZeroDivisionError("boom")
+    assert exit_info.value.exit_code == ExitCode.INTERNAL
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert "ZeroDivisionError: boom" in err
+
+
+def test_each_limit_has_an_option_to_raise_it(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("model: " + "[" * 120 + "ReLU" + "]" * 120 + "\n")
+    refused = run_netinspect("params", str(deep))
+    assert refused.code == 1
+    assert "--max-depth" in refused.err
+    assert run_netinspect("params", str(deep), "--max-depth", "200").code == 0
+    assert run_netinspect("params", str(deep), env={"NETINSPECT_MAX_DEPTH": "200"}).code == 0
+
+    wide = tmp_path / "wide.yaml"  # 10**5 aliased leaves: more than the default node limit
+    lines = ["a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]" for p, c in zip("abcd", "bcde", strict=True)
+    ]
+    wide.write_text("\n".join(lines).replace("a: &a", "x: &a", 1) + "\nmodel: [ReLU]\n")
+    refused = run_netinspect("params", str(wide))
+    assert refused.code == 1
+    assert "--max-nodes" in refused.err
+    raised = run_netinspect("params", str(wide), "--max-nodes", "300000")
+    assert raised.code == 1  # now read in full, and refused for what it is: unknown keys
+    assert "unknown key 'x'" in raised.err
+
+    refused = run_netinspect("init", "configs/mlp.yaml", "--scheme", "ones", "--max-memory", "100B")
+    assert refused.code == 1
+    assert "needs 196 B for its parameters and buffers, but only 100 B is allowed" in refused.err
+    assert (
+        run_netinspect("init", "configs/mlp.yaml", "--scheme", "ones", "--max-memory", "1KiB").code
+        == 0
+    )
+    bad = run_netinspect("init", "configs/mlp.yaml", "--scheme", "ones", "--max-memory", "lots")
+    assert bad.code == 1
+    assert "--max-memory 'lots' is not a size" in bad.err
+
+
 def test_interrupt_is_exit_130() -> None:
     from netinspect.cli import OutputFormat, _reporting
 
@@ -362,11 +407,13 @@ def test_version() -> None:
     assert (result.code, result.out) == (0, f"netinspect {__version__}\n")
 
 
-def test_help_and_usage_errors_do_not_import_torch() -> None:
+def test_help_usage_and_yaml_errors_do_not_import_torch() -> None:
     code = (
         "import sys\n"
         "from netinspect.cli import app\n"
-        "for argv in (['--help'], ['tree', '--help'], ['tree', '--bogus']):\n"
+        "for argv in (['--help'], ['tree', '--help'], ['tree', '--bogus'],\n"
+        "             ['params', 'tests/bad_specs/python_tag.yaml'],\n"
+        "             ['init', 'tests/bad_specs/yaml_tab_indent.yaml', '--scheme', 'ones']):\n"
         "    try:\n"
         "        app(argv)\n"
         "    except SystemExit:\n"

@@ -150,7 +150,7 @@ def test_module_cap_fails_before_building() -> None:
 def test_cli_default_module_cap_matches_the_compiler() -> None:
     from netinspect import cli
 
-    assert cli.DEFAULT_MAX_MODULES == DEFAULT_MAX_MODULES
+    assert cli.DEFAULT_LIMITS.max_modules == DEFAULT_MAX_MODULES
 
 
 def test_seventy_billion_parameters_compile_on_meta() -> None:
@@ -188,7 +188,12 @@ def test_origins_point_at_the_spec() -> None:
         ("Linear: {in_features: 4, out_feature: 8}", "Linear has no argument 'out_feature'"),
         ("Linear: [4.5, 8]", "in_features must be a whole number, got 4.5"),
         ("Linear: [4, 8, 'yes']", "bias must be true or false"),
-        ("Linear: [-4, 8]", "cannot be built"),
+        ("Linear: [-4, 8]", "in_features must be a size of at least 1, got -4"),
+        ("Linear: [4, 8, true, 1]", "too many positional arguments for Linear: it takes at most 3"),
+        (
+            "Conv2d: {in_channels: 3, out_channels: 4, kernel_size: 3, groups: 2}",
+            "cannot be built: in_channels must be divisible by groups",
+        ),
         ("Linear: {in_features: 4, out_features: 8, dtype: float16}", "cannot be set in a spec"),
         (
             "Conv2d: {in_channels: 1, out_channels: 1, kernel_size: 3, padding_mode: mirror}",

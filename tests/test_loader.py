@@ -176,6 +176,16 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         read_text(str(tmp_path))
 
 
+def test_unreadable_file_is_a_located_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Root reads any file, so the permission error is simulated.
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("builtins.open", refuse)
+    with pytest.raises(SpecFileError, match=r"cannot read secret\.yaml: Permission denied"):
+        read_text("secret.yaml")
+
+
 def test_describe_names_the_kind() -> None:
     assert describe(Scalar(8, Location("f"))) == "the number 8"
     assert describe(Scalar("x", Location("f"))) == "the text 'x'"

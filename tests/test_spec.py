@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from netinspect.errors import LayerError, NetinspectError
+from netinspect.errors import LayerError, NetinspectError, OptionError
 from netinspect.loader import load_text
 from netinspect.spec import (
     BlockUse,
@@ -21,6 +21,7 @@ from netinspect.spec import (
     SharedUse,
     Spec,
     count_modules,
+    parse_size,
     parse_spec,
 )
 
@@ -198,7 +199,7 @@ def test_unknown_top_level_key_suggests() -> None:
         ("", "the spec is empty", 1),
         ("- ReLU\n", "expected a mapping with a model: key", 1),
         ("name: x\n", "has no model: key", 1),
-        ("version: 2\nmodel: [ReLU]\n", "unsupported spec version the number 2", 1),
+        ("version: 2\nmodel: [ReLU]\n", "unsupported spec version 2;", 1),
         ("dtype: float8\nmodel: [ReLU]\n", "unsupported dtype", 1),
         ("input: [2, 0]\nmodel: [ReLU]\n", "whole number ≥ 1", 1),
         ("input: {shape: [2], dtype: complex}\nmodel: [ReLU]\n", "unsupported input dtype", 1),
@@ -272,3 +273,23 @@ def test_spec_and_loader_never_import_torch() -> None:
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("8GB", 8 * 10**9),
+        ("512MiB", 512 * 2**20),
+        ("1.5 TB", 15 * 10**11),
+        ("100", 100),
+        ("2kb", 2000),
+    ],
+)
+def test_sizes_parse(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "lots", "8 GiGs", "-1GB", "GB"])
+def test_bad_sizes_are_option_errors(text: str) -> None:
+    with pytest.raises(OptionError, match="is not a size"):
+        parse_size(text)

@@ -185,7 +185,9 @@ def dry_run(
     except NetinspectError:
         raise
     except Exception as exc:  # the input does not fit a layer: locate the innermost call
-        raise _forward_error(exc, recorder.stack, example, model_name, origin) from None
+        raise _forward_error(
+            exc, recorder.stack, root=module, example=example, model_name=model_name, origin=origin
+        ) from None
 
     materialized: dict[Any, Materialized] = {}  # a shared lazy tensor is listed once
     for name, p in module.named_parameters(remove_duplicate=False):
@@ -207,13 +209,17 @@ def dry_run(
 def _forward_error(
     exc: Exception,
     stack: list[_Frame],
+    *,
+    root: nn.Module,
     example: torch.Tensor,
     model_name: str,
     origin: Callable[[nn.Module], Location | None],
 ) -> ForwardError:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if not stack:
-        return ForwardError(f"the input {list(example.shape)} does not fit {model_name}: {reason}")
+        return ForwardError(
+            f"the input {list(example.shape)} does not fit {model_name}: {reason}", origin(root)
+        )
     frame = stack[-1]
     mod = frame.module
     where = f"layer {frame.path}" if frame.path else model_name
