@@ -16,8 +16,13 @@ from netinspect.analysis.tree import TreeNode, TreeReport
 from netinspect.render import units
 
 
+def _table(title: str) -> Table:
+    """The one table style: a titled header rule, no outer border (pastes cleanly)."""
+    return Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", pad_edge=False)
+
+
 def params_table(report: ParamsReport) -> RenderableType:
-    table = Table(box=box.SIMPLE_HEAD, title=report.model, title_justify="left", pad_edge=False)
+    table = _table(report.model)
     table.add_column("Name", style="bold", overflow="fold")
     table.add_column("Shape")
     table.add_column("Dtype")
@@ -83,7 +88,7 @@ def _label(node: TreeNode, is_root: bool = False) -> Text:
 
 
 def dry_run_table(report: DryRunReport) -> RenderableType:
-    table = Table(box=box.SIMPLE_HEAD, title=report.model, title_justify="left", pad_edge=False)
+    table = _table(report.model)
     table.add_column("Layer", overflow="fold")
     table.add_column("Input")
     table.add_column("Output")
@@ -115,7 +120,7 @@ def dry_run_table(report: DryRunReport) -> RenderableType:
 def shared_table(report: SharedReport) -> RenderableType:
     if not report.groups:
         return Text(f"{report.model}: no shared parameters")
-    table = Table(box=box.SIMPLE_HEAD, title=report.model, title_justify="left", pad_edge=False)
+    table = _table(report.model)
     table.add_column("Names (one tensor)", overflow="fold")
     table.add_column("Shape")
     table.add_column("Dtype")
@@ -142,7 +147,7 @@ def _g(x: float) -> str:
 
 
 def init_table(report: InitReport, saved_to: str | None = None) -> RenderableType:
-    table = Table(box=box.SIMPLE_HEAD, title=report.model, title_justify="left", pad_edge=False)
+    table = _table(report.model)
     table.add_column("Name", overflow="fold")
     table.add_column("Scheme", overflow="fold")
     for column in ("Mean", "Std", "Expected std", "Min", "Max", "Zeros"):
