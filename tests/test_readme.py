@@ -57,3 +57,13 @@ def without_trailing_spaces(text: str) -> str:
 def test_yaml_examples_are_valid_specs(text: str) -> None:
     compiled = netinspect.compile(netinspect.load_string(text, "README.md"))
     assert len(compiled.module) > 0
+
+
+@pytest.mark.parametrize("code", blocks("python"))
+def test_python_examples_run(code: str, capsys: pytest.CaptureFixture[str]) -> None:
+    exec(compile(code, "README.md", "exec"), {})  # noqa: S102 -- our own README's example
+    printed = capsys.readouterr().out.splitlines()
+    # Values the example states in its comments are what it prints.
+    for line in code.splitlines():
+        if "print(" in line and "# " in line:
+            assert line.split("# ", 1)[1].strip() in printed
