@@ -61,7 +61,7 @@ def test_yaml_examples_are_valid_specs(text: str) -> None:
 
 @pytest.mark.parametrize("code", blocks("python"))
 def test_python_examples_run(code: str, capsys: pytest.CaptureFixture[str]) -> None:
-    exec(compile(code, "README.md", "exec"), {})  # noqa: S102 -- our own README's example
+    exec(compile(code, "README.md", "exec"), {})  # our own README's example
     printed = capsys.readouterr().out.splitlines()
     # Values the example states in its comments are what it prints.
     for line in code.splitlines():
