@@ -214,3 +214,50 @@ def test_story_6_tied_layers() -> None:
     assert [g.names for g in report.groups] == [("2.weight", "4.weight"), ("2.bias", "4.bias")]
     assert report.saved == 72
     assert report.saved_bytes == 288
+
+
+def _report_without_reuse(name_or_text: str, shape: str | None = None) -> tuple[Any, Any]:
+    text = (
+        (CONFIGS / f"{name_or_text}.yaml").read_text() if "\n" not in name_or_text else name_or_text
+    )
+    reports = []
+    for reuse in (True, False):
+        spec = netinspect.load_string(text, "r.yaml")
+        compiled = build(spec)
+        chosen = choose_input(spec, shape, None)
+        example = torch.empty(
+            chosen.shape,
+            dtype=torch.int64 if chosen.dtype == "int64" else torch.float32,
+            device="meta",
+        )
+        reports.append(dry_run(compiled.module, example, "m", reuse=reuse))
+    return reports[0], reports[1]
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_reusing_identical_calls_changes_nothing(name: str) -> None:
+    reused, fresh = _report_without_reuse(name)
+    assert reused == fresh
+
+
+def test_reuse_on_repeated_layers_keeps_shapes_and_flops() -> None:
+    text = (
+        "blocks:\n  layer: [{LayerNorm: 16}, {Linear: [16, 32]}, GELU, {Linear: [32, 16]}]\n"
+        "model:\n  - repeat: 50\n    layer: layer\n  - Flatten\n  - LazyLinear: 3\n"
+    )
+    reused, fresh = _report_without_reuse(text, "4x5x16")
+    assert reused == fresh
+    assert reused.output == (4, 3)
+    assert reused.flops == fresh.flops > 50 * 2 * 4 * 5 * 16 * 32 * 2
+
+
+def test_forwards_are_restored_and_an_instance_forward_is_kept() -> None:
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))
+    own = model[1].forward
+    model[1].forward = lambda x: x * 2  # the user's own instance override
+    dry_run(model, torch.empty(1, 2, device="meta"))
+    assert "forward" not in model[0].__dict__
+    assert "forward" not in model[2].__dict__
+    assert model[1].forward is not own  # still the user's lambda, untouched
+    assert model[1].forward(torch.ones(1)).item() == 2

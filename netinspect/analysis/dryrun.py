@@ -11,7 +11,7 @@ counter's growth between its pre- and post-hook, so a block's FLOPs include its 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +67,78 @@ class _Frame:
     used_names: set[str] = field(default_factory=set)  # children already called by this call
 
 
+def _signature(value: Any) -> Hashable:
+    """What a call's result on meta depends on: tensor shapes, strides and dtypes, and the
+    other arguments as they are."""
+    leaves, spec = torch.utils._pytree.tree_flatten(value)
+    parts: list[Hashable] = [str(spec)]
+    for leaf in leaves:
+        if isinstance(leaf, torch.Tensor):
+            parts.append((tuple(leaf.shape), leaf.stride(), leaf.dtype, leaf.device.type))
+        else:
+            parts.append(repr(leaf))
+    return tuple(parts)
+
+
+def _as_meta(value: Any) -> Any:
+    """A fresh meta tensor (same shape, strides, dtype) for every tensor in ``value``."""
+
+    def fresh(leaf: Any) -> Any:
+        if isinstance(leaf, torch.Tensor):
+            return torch.empty_strided(leaf.shape, leaf.stride(), dtype=leaf.dtype, device="meta")
+        return leaf
+
+    return torch.utils._pytree.tree_map(fresh, value)
+
+
+class _LeafCache:
+    """Runs each distinct leaf call once on meta and answers identical calls from memory.
+
+    Real models repeat identical layers thousands of times, and a meta kernel still costs
+    a fraction of a millisecond (LayerNorm about 1 ms). A leaf's result on meta depends only
+    on its class, arguments, parameter and buffer shapes and dtypes, and its inputs' shapes,
+    strides and dtypes, so a repeat gets a fresh meta tensor of the recorded shape and adds
+    the recorded FLOPs. Lazy layers always run: their first call gives them their shapes.
+    """
+
+    def __init__(self, counter: FlopCounterMode):
+        self.counter = counter
+        self.results: dict[Hashable, tuple[Any, int]] = {}
+        self.flops = 0  # FLOPs of the calls answered from memory
+        self.wrapped: list[nn.Module] = []
+
+    def key(self, mod: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
+        tensors = (*mod.named_parameters(recurse=False), *mod.named_buffers(recurse=False))
+        state = tuple((n, tuple(t.shape), t.dtype) for n, t in tensors if t is not None)
+        return (type(mod), mod.extra_repr(), state, _signature((args, kwargs)))
+
+    def wrap(self, mod: nn.Module) -> None:
+        if mod._modules or "forward" in mod.__dict__:  # blocks run their children; keep any
+            return  # forward the user set on the instance
+        if any(is_lazy(t) for t in mod.parameters(recurse=False)):
+            return
+        original = type(mod).forward
+
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            key = self.key(mod, args, kwargs)
+            if key in self.results:
+                output, flops = self.results[key]
+                self.flops += flops
+                return _as_meta(output)
+            before = self.counter.get_total_flops()
+            output = original(mod, *args, **kwargs)
+            self.results[key] = (_as_meta(output), int(self.counter.get_total_flops() - before))
+            return output
+
+        mod.forward = forward  # restored by unwrap_all
+        self.wrapped.append(mod)
+
+    def unwrap_all(self) -> None:
+        for mod in self.wrapped:
+            del mod.forward
+        self.wrapped.clear()
+
+
 class _CallRecorder:
     """Forward hooks that record every call with its call-site path, shapes and FLOPs."""
 
@@ -75,6 +147,7 @@ class _CallRecorder:
         self.records: list[dict[str, Any]] = []
         self.stack: list[_Frame] = []
         self.counter = FlopCounterMode(display=False)
+        self.cache = _LeafCache(self.counter)
         modules = list(module.named_modules(remove_duplicate=False))
         self.first_path: dict[int, str] = {id(m): path for path, m in reversed(modules)}
 
@@ -96,7 +169,7 @@ class _CallRecorder:
             "module": mod,
             "depth": len(self.stack),
             "input": _first_shape(args),
-            "flops_before": self.counter.get_total_flops(),
+            "flops_before": self.flops(),
         }
         self.records.append(record)
         self.stack.append(_Frame(path, mod, record))
@@ -104,14 +177,23 @@ class _CallRecorder:
     def post_hook(self, mod: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         record = self.stack.pop().record
         record["output"] = _first_shape(output)
-        record["flops"] = self.counter.get_total_flops() - record["flops_before"]
+        record["flops"] = self.flops() - record["flops_before"]
 
-    def run(self, example: torch.Tensor) -> Any:
-        """The forward pass in eval mode without autograd; hooks and mode are restored."""
+    def flops(self) -> int:
+        """FLOPs so far: those counted, and those of calls answered from the cache."""
+        return int(self.counter.get_total_flops()) + self.cache.flops
+
+    def run(self, example: torch.Tensor, reuse: bool = True) -> Any:
+        """The forward pass in eval mode without autograd; hooks, forwards and mode are
+        restored afterwards."""
         handles = []
-        for m in {id(m): m for m in self.module.modules()}.values():
+        modules = list({id(m): m for m in self.module.modules()}.values())
+        for m in modules:
             handles.append(m.register_forward_pre_hook(self.pre_hook))
             handles.append(m.register_forward_hook(self.post_hook))
+        if reuse and example.device.type == "meta":  # only shapes flow: identical calls run once
+            for m in modules:
+                self.cache.wrap(m)
         was_training = self.module.training
         self.module.eval()  # batch norm uses, and does not update, its running statistics
         try:
@@ -120,6 +202,7 @@ class _CallRecorder:
         finally:
             for h in handles:
                 h.remove()
+            self.cache.unwrap_all()
             self.module.train(was_training)
 
     def layers(self) -> tuple[CallRecord, ...]:
@@ -171,17 +254,21 @@ def dry_run(
     example: torch.Tensor,
     model_name: str = "model",
     origin: Callable[[nn.Module], Location | None] = lambda m: None,
+    *,
+    reuse: bool = True,
 ) -> DryRunReport:
     """Run ``module`` once on ``example`` in eval mode without autograd, and record every call.
 
     ``origin`` maps a module to its spec location, for shape errors. Lazy parameters are
-    materialized in place (that is what a first forward pass does in torch).
+    materialized in place (that is what a first forward pass does in torch). On meta,
+    ``reuse`` runs each distinct leaf call once and answers identical repeats from memory
+    (see :class:`_LeafCache`); the results are the same either way.
     """
     named_before = module.named_parameters(remove_duplicate=False)
     lazy_before = {name for name, p in named_before if is_lazy(p)}
     recorder = _CallRecorder(module)
     try:
-        output = recorder.run(example)
+        output = recorder.run(example, reuse)
     except NetinspectError:
         raise
     except Exception as exc:  # the input does not fit a layer: locate the innermost call
@@ -202,7 +289,7 @@ def dry_run(
         layers=recorder.layers(),
         materialized=tuple(materialized.values()),
         total=distinct_numel(module.parameters()),
-        flops=recorder.counter.get_total_flops(),
+        flops=recorder.flops(),
     )
 
 
