@@ -56,6 +56,18 @@ CASES = [
         bytes=1_074_266_112 * 4,
     ),
     Case(
+        "startup-help",
+        [str(BIN / "netinspect"), "--help"],
+        [sys.executable, "-c", "import typer"],
+        "netinspect --help vs python -c 'import typer'",
+    ),
+    Case(
+        "startup-mlp",
+        [str(BIN / "netinspect"), "params", "configs/mlp.yaml"],
+        [sys.executable, "-c", "import torch"],
+        "params on the 4-8-1 MLP vs python -c 'import torch'",
+    ),
+    Case(
         "huge-params",
         [str(BIN / "netinspect"), "params", "configs/huge.yaml", "--format", "json"],
         [sys.executable, "-c", "import torch"],
@@ -83,10 +95,36 @@ def _measure(command: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss * 1024  # Linux reports kilobytes
 
 
+SCALING_LAYERS = (1_000, 4_000, 16_000, 64_000)
+_SCALING_SPEC = """name: scaling{n}
+input: [4, 256]
+blocks:
+  layer: [{{LayerNorm: 256}}, {{Linear: [256, 768]}}, {{Linear: [768, 256]}},
+          {{Linear: [256, 1024]}}, GELU, {{Linear: [1024, 256]}}]
+model:
+  - repeat: {repeats}
+    layer: layer
+"""
+
+
+def scaling() -> None:
+    """dry-run time per leaf layer as depth grows: it should stay flat (linear growth)."""
+    print("\nscaling: dry-run --format json, one run per size")
+    print(f"{'layers':>8} {'seconds':>8} {'ms/layer':>9} {'peak RSS':>10}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in SCALING_LAYERS:
+            spec = Path(tmp) / f"scaling{n}.yaml"
+            spec.write_text(_SCALING_SPEC.format(n=n, repeats=n // 6))
+            command = [str(BIN / "netinspect"), "dry-run", str(spec), "--format", "json"]
+            seconds, rss = measure(command)
+            print(f"{n:>8} {seconds:>8.2f} {1000 * seconds / n:>9.3f} {rss / 2**20:>8.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("cases", nargs="*", default=[c.name for c in CASES])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling series")
     args = parser.parse_args()
     print(f"{'case':<12} {'side':<6} {'min s':>8} {'median s':>9} {'peak RSS':>10}  ratio")
     for case in (c for c in CASES if c.name in args.cases):
@@ -101,6 +139,8 @@ def main() -> None:
             if case.bytes:
                 tail += f"  {case.bytes / med / 1e9:.2f} GB/s"
             print(f"{case.name:<12} {side:<6} {lo:>8.2f} {med:>9.2f} {rss / 2**20:>8.0f} MB{tail}")
+    if not args.no_scaling:
+        scaling()
 
 
 if __name__ == "__main__":
