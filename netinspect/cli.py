@@ -173,12 +173,13 @@ def _reporting(output: OutputFormat, debug: bool) -> Iterator[None]:
     except Exception as exc:  # a bug in netinspect: one line, the traceback only on request
         if debug:
             traceback.print_exc()
-        _stderr().print(
+        message = (
             f"internal error: {type(exc).__name__}: {exc}. This is a bug in netinspect "
-            f"{__version__}; please report it with the spec (rerun with --debug for details).",
-            soft_wrap=True,
-            markup=False,
+            f"{__version__}; please report it with the spec (rerun with --debug for details)."
         )
+        if output is OutputFormat.json:  # scripts still get one JSON document on stdout
+            typer.echo(json.dumps(error_json(NetinspectError(message)), indent=2))
+        _stderr().print(message, soft_wrap=True, markup=False)
         raise typer.Exit(ExitCode.INTERNAL) from None
 
 

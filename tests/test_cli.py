@@ -393,6 +393,19 @@ def test_each_limit_has_an_option_to_raise_it(tmp_path: Path) -> None:
     assert "--max-memory 'lots' is not a size" in bad.err
 
 
+def test_internal_error_with_json_is_still_one_json_document(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from netinspect.cli import OutputFormat, _reporting
+
+    with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.json, debug=False):
+        raise ZeroDivisionError("boom")
+    assert exit_info.value.exit_code == ExitCode.INTERNAL
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error["message"].startswith("internal error: ZeroDivisionError: boom")
+    assert (error["file"], error["line"], error["column"]) == (None, None, None)
+
+
 def test_interrupt_is_exit_130() -> None:
     from netinspect.cli import OutputFormat, _reporting
 
