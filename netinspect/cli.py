@@ -362,6 +362,75 @@ def dry_run(
 
 
 @app.command()
+def check(
+    spec: SpecArg = DEFAULT_SPEC,
+    max_params: Annotated[
+        str | None, typer.Option("--max-params", help="At most this many parameters: 7B, 300M.")
+    ] = None,
+    max_bytes: Annotated[
+        str | None, typer.Option("--max-bytes", help="Parameters take at most: 2GB, 512MiB.")
+    ] = None,
+    max_flops: Annotated[
+        str | None,
+        typer.Option("--max-flops", help="One forward pass costs at most: 1.5T (dry-runs)."),
+    ] = None,
+    expect_output: Annotated[
+        str | None,
+        typer.Option("--expect-output", help="The output shape must be this: 2x10 (dry-runs)."),
+    ] = None,
+    input_shape: InputOpt = None,
+    input_dtype: InputDtypeOpt = None,
+    output: FormatOpt = OutputFormat.text,
+    debug: DebugOpt = False,
+    max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+) -> None:
+    """Budgets for CI: exit 0 when every given limit holds, 3 when one fails."""
+    with _reporting(output, debug):
+        from netinspect.spec import parse_count, parse_shape, parse_size
+
+        limits = {
+            "max_params": parse_count(max_params) if max_params else None,
+            "max_bytes": parse_size(max_bytes, "--max-bytes") if max_bytes else None,
+            "max_flops": parse_count(max_flops, "--max-flops") if max_flops else None,
+            "expect_output": parse_shape(expect_output, "--expect-output")
+            if expect_output
+            else None,
+        }
+        if all(v is None for v in limits.values()):
+            raise OptionError(
+                "nothing to check",
+                hint="Give --max-params, --max-bytes, --max-flops or --expect-output.",
+            )
+        compiled = _compile(spec, _limits(max_nodes, max_depth, max_modules))
+        from netinspect.analysis.tensors import is_lazy
+
+        # A lazy model has no parameter count until a pass shapes it: never pass it on 0.
+        lazy = any(is_lazy(p) for p in compiled.module.parameters())
+        run = None
+        if max_flops or expect_output or input_shape or lazy:
+            run = _run(compiled, input_shape, input_dtype)
+        from netinspect.analysis.check import check as check_of
+        from netinspect.analysis.params import params as params_of
+        from netinspect.render.json import check_json
+        from netinspect.render.text import check_table
+
+        totals = params_of(compiled.module, compiled.name)
+        report = check_of(
+            compiled.name,
+            params=totals.total,
+            n_bytes=totals.bytes,
+            flops=run.flops if run else None,
+            output=run.output if run else None,
+            **limits,  # type: ignore[arg-type]  # the dict's values match check()'s keywords
+        )
+        _emit(report, output, check_table, check_json)
+        if not report.ok:
+            raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+@app.command()
 def init(
     spec: SpecArg = DEFAULT_SPEC,
     scheme: Annotated[

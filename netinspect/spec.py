@@ -702,3 +702,18 @@ def parse_size(text: str, option: str = "--max-memory") -> int:
             hint="Write a number and a unit: 8GB, 512MiB, 2TB.",
         )
     return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+_COUNT_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
+
+
+def parse_count(text: str, option: str = "--max-params") -> int:
+    """``7B``, ``1.5T``, ``300M``, ``10k`` or a plain number to an integer count."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]?)\s*", text.replace(",", ""))
+    suffix = match.group(2).lower() if match else ""
+    if not match or suffix not in _COUNT_SUFFIXES:
+        raise OptionError(
+            f"{option} {text!r} is not a count",
+            hint="Write a number with an optional K, M, B (or G) or T: 7B, 1.5T, 300M.",
+        )
+    return round(float(match.group(1)) * _COUNT_SUFFIXES[suffix])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netinspect.analysis.check import CheckReport
 from netinspect.analysis.dryrun import DryRunReport
 from netinspect.analysis.init import InitReport
 from netinspect.analysis.params import ParamsReport
@@ -113,4 +114,14 @@ def init_json(report: InitReport, saved_to: str | None = None) -> dict[str, Any]
             for p in report.parameters
         ],
         "out": saved_to,
+    }
+
+
+def check_json(report: CheckReport) -> dict[str, Any]:
+    return {
+        "model": report.model,
+        "ok": report.ok,
+        "checks": [
+            {"name": c.name, "limit": c.limit, "value": c.value, "ok": c.ok} for c in report.checks
+        ],
     }

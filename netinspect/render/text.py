@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from netinspect.analysis.check import CheckReport
 from netinspect.analysis.dryrun import DryRunReport
 from netinspect.analysis.init import InitReport
 from netinspect.analysis.params import ParamsReport
@@ -168,3 +169,22 @@ def init_table(report: InitReport, saved_to: str | None = None) -> RenderableTyp
     if saved_to:
         lines.append(f"Saved: {saved_to} (safetensors; tied parameters stored once)")
     return Group(table, Text("\n".join(lines)))
+
+
+def check_table(report: CheckReport) -> RenderableType:
+    table = _table(report.model)
+    table.add_column("Check")
+    table.add_column("Limit", justify="right")
+    table.add_column("Measured", justify="right")
+    table.add_column("Result")
+    for c in report.checks:
+        table.add_row(
+            c.name, c.limit, c.value, Text("ok", "green") if c.ok else Text("FAILED", "bold red")
+        )
+    failed = sum(not c.ok for c in report.checks)
+    verdict = (
+        f"all {len(report.checks)} checks hold"
+        if not failed
+        else f"{failed} of {len(report.checks)} checks failed"
+    )
+    return Group(table, Text(verdict))
