@@ -431,6 +431,37 @@ def check(
 
 
 @app.command()
+def diff(
+    before: Annotated[str, typer.Argument(help="The spec before: a path, or - for stdin.")],
+    after: Annotated[str, typer.Argument(help="The spec after.")],
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 3 when they differ, like git diff.")
+    ] = False,
+    input_shape: InputOpt = None,
+    input_dtype: InputDtypeOpt = None,
+    output: FormatOpt = OutputFormat.text,
+    debug: DebugOpt = False,
+    max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+) -> None:
+    """Parameters added, removed and changed in shape between two specs; totals before/after."""
+    with _reporting(output, debug):
+        limits = _limits(max_nodes, max_depth, max_modules)
+        old = _inspected(before, limits, input_shape, input_dtype)
+        new = _inspected(after, limits, input_shape, input_dtype)
+        from netinspect.analysis.diff import diff as diff_of
+        from netinspect.analysis.params import params as params_of
+        from netinspect.render.json import diff_json
+        from netinspect.render.text import diff_table
+
+        report = diff_of(params_of(old.module, old.name), params_of(new.module, new.name))
+        _emit(report, output, diff_table, diff_json)
+        if exit_code and not report.identical:
+            raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+@app.command()
 def init(
     spec: SpecArg = DEFAULT_SPEC,
     scheme: Annotated[

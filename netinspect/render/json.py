@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from netinspect.analysis.check import CheckReport
+from netinspect.analysis.diff import DiffReport
 from netinspect.analysis.dryrun import DryRunReport
 from netinspect.analysis.init import InitReport
 from netinspect.analysis.params import ParamsReport
@@ -124,4 +125,32 @@ def check_json(report: CheckReport) -> dict[str, Any]:
         "checks": [
             {"name": c.name, "limit": c.limit, "value": c.value, "ok": c.ok} for c in report.checks
         ],
+    }
+
+
+def diff_json(report: DiffReport) -> dict[str, Any]:
+    def side(row: Any) -> dict[str, Any]:
+        return {"shape": _dims(row.shape), "dtype": row.dtype, "numel": row.numel}
+
+    return {
+        "before": report.before,
+        "after": report.after,
+        "identical": report.identical,
+        "added": [
+            {"name": c.name, **side(c.after), "delta": c.delta}
+            for c in report.changes
+            if c.before is None
+        ],
+        "removed": [
+            {"name": c.name, **side(c.before), "delta": c.delta}
+            for c in report.changes
+            if c.after is None
+        ],
+        "changed": [
+            {"name": c.name, "before": side(c.before), "after": side(c.after), "delta": c.delta}
+            for c in report.changes
+            if c.before is not None and c.after is not None
+        ],
+        "total_before": report.total_before,
+        "total_after": report.total_after,
     }

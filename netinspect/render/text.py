@@ -9,6 +9,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from netinspect.analysis.check import CheckReport
+from netinspect.analysis.diff import DiffReport
 from netinspect.analysis.dryrun import DryRunReport
 from netinspect.analysis.init import InitReport
 from netinspect.analysis.params import ParamsReport
@@ -188,3 +189,30 @@ def check_table(report: CheckReport) -> RenderableType:
         else f"{failed} of {len(report.checks)} checks failed"
     )
     return Group(table, Text(verdict))
+
+
+def diff_table(report: DiffReport) -> RenderableType:
+    totals = Text(
+        f"Total params: {units.count(report.total_before)} -> {units.count(report.total_after)} "
+        f"({report.total_after - report.total_before:+,})"
+    )
+    if report.identical:
+        return Group(Text(f"{report.before} and {report.after}: the same parameters"), totals)
+    table = _table(f"{report.before} -> {report.after}")
+    table.add_column("")
+    table.add_column("Name", overflow="fold")
+    table.add_column("Before")
+    table.add_column("After")
+    table.add_column("Params", justify="right")
+    for c in report.changes:
+        mark, style = (
+            ("+", "green")
+            if c.before is None
+            else ("-", "red")
+            if c.after is None
+            else ("~", "yellow")
+        )
+        before = f"{units.shape(c.before.shape)} {c.before.dtype}" if c.before else ""
+        after = f"{units.shape(c.after.shape)} {c.after.dtype}" if c.after else ""
+        table.add_row(Text(mark, style), c.name, before, after, f"{c.delta:+,}")
+    return Group(table, totals)
