@@ -28,15 +28,19 @@ from netinspect.spec import InputDtype, ParamDtype
 if TYPE_CHECKING:
     from netinspect.analysis.dryrun import DryRunReport
     from netinspect.compiler import CompiledModel
+    from netinspect.render.tables import Rows
 
 T = TypeVar("T")
 
 
 class OutputFormat(str, Enum):
-    """Output formats: text for people, json for scripts (one document on stdout)."""
+    """text for people; json for scripts (one document on stdout); markdown and csv for the
+    table commands (params, dry-run)."""
 
     text = "text"
     json = "json"
+    markdown = "markdown"
+    csv = "csv"
 
 
 app = typer.Typer(
@@ -55,7 +59,11 @@ SpecArg = Annotated[
 ]
 FormatOpt = Annotated[
     OutputFormat,
-    typer.Option("--format", "-f", help="text for people; json for scripts (stdout only)."),
+    typer.Option(
+        "--format",
+        "-f",
+        help="text for people; json for scripts; markdown or csv for params and dry-run.",
+    ),
 ]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Show the Python traceback behind an error.")
@@ -157,7 +165,7 @@ def _reporting(output: OutputFormat, debug: bool) -> Iterator[None]:
 
     try:
         yield
-    except (typer.Exit, typer.Abort):
+    except (typer.Exit, typer.Abort, typer.BadParameter):  # Click's own: usage, exit 2
         raise
     except NetinspectError as exc:
         if debug:
@@ -234,9 +242,20 @@ def _emit(
     output: OutputFormat,
     text: Callable[[T], RenderableType],
     as_json: Callable[[T], dict[str, Any]],
+    table: Callable[[T], Rows] | None = None,
 ) -> None:
     if output is OutputFormat.json:
         typer.echo(json.dumps(as_json(report), indent=2))
+    elif output in (OutputFormat.markdown, OutputFormat.csv):
+        if table is None:
+            raise typer.BadParameter(
+                f"{output.value} is for the table commands (params, dry-run); use text or json",
+                param_hint="--format",
+            )
+        from netinspect.render.tables import to_csv, to_markdown
+
+        rows = table(report)
+        typer.echo(to_csv(rows) if output is OutputFormat.csv else to_markdown(rows), nl=False)
     else:
         _stdout().print(text(report))
 
@@ -298,7 +317,9 @@ def params(
                 f"--filter {filter_!r} matches no parameter name",
                 hint=_name_examples(compiled),
             )
-        _emit(report, output, params_table, params_json)
+        from netinspect.render.tables import params_rows
+
+        _emit(report, output, params_table, params_json, params_rows)
 
 
 def _name_examples(compiled: CompiledModel) -> str:
@@ -356,9 +377,11 @@ def dry_run(
         limits = _limits(max_nodes, max_depth, max_modules, max_memory)
         compiled = _compile(spec, limits, device, dtype)
         from netinspect.render.json import dry_run_json
+        from netinspect.render.tables import dry_run_rows
         from netinspect.render.text import dry_run_table
 
-        _emit(_run(compiled, input_shape, input_dtype, device), output, dry_run_table, dry_run_json)
+        report = _run(compiled, input_shape, input_dtype, device)
+        _emit(report, output, dry_run_table, dry_run_json, dry_run_rows)
 
 
 @app.command()
