@@ -154,8 +154,13 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colours, even on a terminal (as NO_COLOR=1).")
+    ] = False,
 ) -> None:
     """See inside a PyTorch model described in a YAML spec, without allocating it."""
+    if no_color:
+        os.environ["NO_COLOR"] = "1"  # rich's consoles, made per command, all read it
 
 
 @contextmanager
@@ -482,6 +487,14 @@ def diff(
         _emit(report, output, diff_table, diff_json)
         if exit_code and not report.identical:
             raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the spec language, for editors."""
+    from netinspect.schema import spec_schema
+
+    typer.echo(json.dumps(spec_schema(), indent=2))
 
 
 @app.command()

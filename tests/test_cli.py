@@ -448,6 +448,13 @@ def test_piped_output_has_no_colour_codes_and_no_color_is_respected() -> None:
         env={"FORCE_COLOR": "1", "NO_COLOR": "1", "TERM": "xterm-256color"},
     ).out
     assert "\x1b[35m" not in no_color
+    flag = run_netinspect(
+        "--no-color",
+        "tree",
+        "configs/tied.yaml",
+        env={"FORCE_COLOR": "1", "TERM": "xterm-256color"},
+    ).out
+    assert "\x1b[35m" not in flag
 
 
 def test_python_m_netinspect_works() -> None:

@@ -1,0 +1,127 @@
+"""A JSON Schema (draft 2020-12) of the spec language, for editors to validate and complete.
+
+It describes SPEC.md section 1 structurally; the finer rules (which names exist, argument
+signatures, block cycles) are checked by netinspect itself, with file:line:column. No torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netinspect.schemes import SCHEME_NAMES
+from netinspect.spec import (
+    INPUT_DTYPES,
+    PARAM_DTYPES,
+    SUPPORTED_VERSIONS,
+)
+
+SCHEMA_ID = "urn:netinspect:spec:1"  # an identifier, not a download location
+_SIZES = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1}
+_ARGUMENT: dict[str, Any] = {
+    "anyOf": [
+        {"type": ["number", "string", "boolean", "null"]},
+        {"type": "array", "items": {"$ref": "#/$defs/argument"}},
+    ]
+}
+
+
+def spec_schema() -> dict[str, Any]:
+    """The schema as a dict, ready for ``json.dumps``."""
+    layer = {
+        "description": "A torch.nn class or block/shared name, a list of layers (nn.Sequential), "
+        "a mapping of named children, a one-key mapping of a layer to its arguments, or a repeat.",
+        "anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"$ref": "#/$defs/layer"}},
+            {"$ref": "#/$defs/repeat"},
+            {
+                "type": "object",
+                "minProperties": 1,
+                "not": {"required": ["repeat"]},  # a mapping with repeat: is a repeat
+                "additionalProperties": {
+                    "anyOf": [{"$ref": "#/$defs/layer"}, {"$ref": "#/$defs/arguments"}]
+                },
+            },
+        ],
+    }
+    scheme = {
+        "anyOf": [
+            {"enum": list(SCHEME_NAMES)},
+            {"type": "string", "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"},
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": {"$ref": "#/$defs/arguments"},
+            },
+        ]
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "netinspect model spec",
+        "type": "object",
+        "required": ["model"],
+        "additionalProperties": False,
+        "properties": {
+            "version": {"enum": list(SUPPORTED_VERSIONS)},
+            "name": {"type": ["string", "integer"]},
+            "input": {
+                "anyOf": [
+                    _SIZES,
+                    {
+                        "type": "object",
+                        "required": ["shape"],
+                        "additionalProperties": False,
+                        "properties": {"shape": _SIZES, "dtype": {"enum": list(INPUT_DTYPES)}},
+                    },
+                ]
+            },
+            "dtype": {"enum": list(PARAM_DTYPES)},
+            "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/layer"}},
+            "shared": {"type": "object", "additionalProperties": {"$ref": "#/$defs/layer"}},
+            "model": {"$ref": "#/$defs/layer"},
+            "ties": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+            },
+            "init": {"type": "array", "items": {"$ref": "#/$defs/init_rule"}},
+        },
+        "$defs": {
+            "layer": layer,
+            "argument": _ARGUMENT,
+            "arguments": {
+                "anyOf": [
+                    {"$ref": "#/$defs/argument"},
+                    {"type": "object", "additionalProperties": {"$ref": "#/$defs/argument"}},
+                ]
+            },
+            "repeat": {
+                "type": "object",
+                "required": ["repeat", "layer"],
+                "additionalProperties": False,
+                "properties": {
+                    "repeat": {"type": "integer", "minimum": 0},
+                    "layer": {"$ref": "#/$defs/layer"},
+                    "name": {"type": "string"},
+                },
+            },
+            "init_rule": {
+                "type": "object",
+                "additionalProperties": False,
+                "anyOf": [{"required": ["weight"]}, {"required": ["bias"]}],
+                "properties": {
+                    "match": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "type": {"type": "string"},
+                            "path": {"type": ["string", "integer"]},
+                        },
+                    },
+                    "weight": scheme,
+                    "bias": scheme,
+                },
+            },
+        },
+    }
