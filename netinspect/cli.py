@@ -121,6 +121,15 @@ InputDtypeOpt = Annotated[
 ]
 
 
+AllowImportOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-import",
+        help="Allow SPEC to be Python code, package.module:callable (e.g. torch.nn:Transformer).",
+    ),
+]
+
+
 class Device(str, Enum):
     """Where a dry run happens: meta computes shapes only; cpu runs on real random data."""
 
@@ -210,8 +219,13 @@ def _compile(
     limits: Limits,
     device: Device = Device.meta,
     dtype: ParamDtype | None = None,
+    allow_import: bool = False,
 ) -> CompiledModel:
     import netinspect
+    from netinspect.targets import build_target, is_target
+
+    if is_target(spec_path):
+        return build_target(spec_path, device.value, allow_import, dtype.value if dtype else None)
 
     spec = netinspect.load(spec_path, limits)
     from netinspect.run import build  # torch: only once the spec itself is sound
@@ -233,10 +247,14 @@ def _run(
 
 
 def _inspected(
-    spec_path: str, limits: Limits, shape: str | None, input_dtype: InputDtype | None
+    spec_path: str,
+    limits: Limits,
+    shape: str | None,
+    input_dtype: InputDtype | None,
+    allow_import: bool = False,
 ) -> CompiledModel:
     """The model to inspect; given an input, after one dry run has shaped its lazy layers."""
-    compiled = _compile(spec_path, limits)
+    compiled = _compile(spec_path, limits, allow_import=allow_import)
     if shape is not None or input_dtype is not None:
         _run(compiled, shape, input_dtype)
     return compiled
@@ -274,6 +292,7 @@ def tree(
     ] = None,
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
+    allow_import: AllowImportOpt = False,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
@@ -283,7 +302,7 @@ def tree(
     """A tree of the model's blocks: class, arguments, parameter counts, shared and lazy marks."""
     with _reporting(output, debug):
         compiled = _inspected(
-            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype
+            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype, allow_import
         )
         from netinspect.analysis import tree as tree_of
         from netinspect.render.json import tree_json
@@ -301,6 +320,7 @@ def params(
     ] = None,
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
+    allow_import: AllowImportOpt = False,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
@@ -310,7 +330,7 @@ def params(
     """Every named parameter with shape, dtype and count; totals count tied tensors once."""
     with _reporting(output, debug):
         compiled = _inspected(
-            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype
+            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype, allow_import
         )
         from netinspect.analysis import params as params_of
         from netinspect.render.json import params_json
@@ -339,6 +359,7 @@ def shared(
     spec: SpecArg = DEFAULT_SPEC,
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
+    allow_import: AllowImportOpt = False,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
@@ -348,7 +369,7 @@ def shared(
     """Groups of parameter names that are one tensor (tied weights) and what the ties save."""
     with _reporting(output, debug):
         compiled = _inspected(
-            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype
+            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype, allow_import
         )
         from netinspect.analysis import shared as shared_of
         from netinspect.render.json import shared_json
@@ -362,6 +383,7 @@ def dry_run(
     spec: SpecArg = DEFAULT_SPEC,
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
+    allow_import: AllowImportOpt = False,
     device: Annotated[
         Device,
         typer.Option("--device", help="meta: shapes only, nothing allocated; cpu: real data."),
@@ -380,7 +402,7 @@ def dry_run(
     get their shapes."""
     with _reporting(output, debug):
         limits = _limits(max_nodes, max_depth, max_modules, max_memory)
-        compiled = _compile(spec, limits, device, dtype)
+        compiled = _compile(spec, limits, device, dtype, allow_import)
         from netinspect.render.json import dry_run_json
         from netinspect.render.tables import dry_run_rows
         from netinspect.render.text import dry_run_table
@@ -408,6 +430,7 @@ def check(
     ] = None,
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
+    allow_import: AllowImportOpt = False,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
@@ -431,7 +454,9 @@ def check(
                 "nothing to check",
                 hint="Give --max-params, --max-bytes, --max-flops or --expect-output.",
             )
-        compiled = _compile(spec, _limits(max_nodes, max_depth, max_modules))
+        compiled = _compile(
+            spec, _limits(max_nodes, max_depth, max_modules), allow_import=allow_import
+        )
         from netinspect.analysis.tensors import is_lazy
 
         # A lazy model has no parameter count until a pass shapes it: never pass it on 0.
@@ -467,6 +492,7 @@ def diff(
     ] = False,
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
+    allow_import: AllowImportOpt = False,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
@@ -476,8 +502,8 @@ def diff(
     """Parameters added, removed and changed in shape between two specs; totals before/after."""
     with _reporting(output, debug):
         limits = _limits(max_nodes, max_depth, max_modules)
-        old = _inspected(before, limits, input_shape, input_dtype)
-        new = _inspected(after, limits, input_shape, input_dtype)
+        old = _inspected(before, limits, input_shape, input_dtype, allow_import)
+        new = _inspected(after, limits, input_shape, input_dtype, allow_import)
         from netinspect.analysis.diff import diff as diff_of
         from netinspect.analysis.params import params as params_of
         from netinspect.render.json import diff_json

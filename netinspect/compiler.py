@@ -50,11 +50,13 @@ DTYPES: dict[str, torch.dtype] = {
 
 @dataclass
 class CompiledModel:
-    """The built model and where in the spec each of its modules came from."""
+    """The built model and where in the spec each of its modules came from. From a spec the
+    module is an ``nn.Sequential``; from a Python target (``module:callable``) any module,
+    with no spec."""
 
     name: str
-    module: nn.Sequential
-    spec: Spec
+    module: nn.Module
+    spec: Spec | None
     origins: dict[int, Location] = field(default_factory=dict)
 
     def origin(self, module: nn.Module) -> Location | None:

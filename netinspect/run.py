@@ -17,7 +17,7 @@ from netinspect.analysis.dryrun import DryRunReport, dry_run, example_input
 from netinspect.analysis.init import InitReport, Rule, initialize, resolve_scheme
 from netinspect.analysis.tensors import alias_groups, is_lazy
 from netinspect.compiler import DEFAULT_MAX_MODULES, DTYPES, CompiledModel, compile_spec
-from netinspect.errors import NetinspectError, OptionError
+from netinspect.errors import Location, NetinspectError, OptionError
 from netinspect.render.units import size
 from netinspect.spec import InputSpec, Spec, parse_shape
 
@@ -26,15 +26,18 @@ class MemoryLimitError(NetinspectError):
     """Running for real would need more memory than the machine has free."""
 
 
-def choose_input(spec: Spec, shape: str | None, dtype: str | None) -> InputSpec:
-    """``--input`` wins over the spec's ``input:``; ``--input-dtype`` over both dtypes."""
+def choose_input(spec: Spec | None, shape: str | None, dtype: str | None) -> InputSpec:
+    """``--input`` wins over the spec's ``input:``; ``--input-dtype`` over both dtypes.
+
+    A Python target has no spec, so it needs ``--input``."""
+    where = spec.model.loc if spec else Location("--input")
     if shape is not None:
-        base_dtype = spec.input.dtype if spec.input else "float32"
-        return InputSpec(parse_shape(shape), dtype or base_dtype, spec.model.loc)
-    if spec.input is None:
+        base_dtype = spec.input.dtype if spec and spec.input else "float32"
+        return InputSpec(parse_shape(shape), dtype or base_dtype, where)
+    if spec is None or spec.input is None:
         raise OptionError(
             "no example input: the spec has no input: and no --input was given",
-            spec.model.loc,
+            where if spec else None,
             "Give one, e.g. --input 2x4 (batch first), or add 'input: [2, 4]' to the spec.",
         )
     return dataclasses.replace(spec.input, dtype=dtype or spec.input.dtype)
@@ -81,6 +84,13 @@ def build(
     return compile_spec(spec, device, max_modules)
 
 
+def _param_dtype(compiled: CompiledModel) -> torch.dtype:
+    if compiled.spec is not None:
+        return DTYPES[compiled.spec.dtype]
+    floats = (p.dtype for p in compiled.module.parameters() if p.dtype.is_floating_point)
+    return next(floats, torch.float32)
+
+
 def forward(compiled: CompiledModel, chosen: InputSpec, device: str = "meta") -> DryRunReport:
     """The dry run of a compiled model on the chosen example input.
 
@@ -89,7 +99,7 @@ def forward(compiled: CompiledModel, chosen: InputSpec, device: str = "meta") ->
     """
     dtype = DTYPES[chosen.dtype]
     if dtype.is_floating_point:
-        dtype = DTYPES[compiled.spec.dtype]
+        dtype = _param_dtype(compiled)
     example = example_input(chosen.shape, dtype, device, compiled.module)
     return dry_run(compiled.module, example, compiled.name, compiled.origin)
 

@@ -13,8 +13,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -28,6 +32,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite tests/golden/ from the current output instead of comparing",
     )
+
+
+def sequential(module: object) -> nn.Sequential:
+    """A spec's model is an nn.Sequential (CompiledModel.module is typed nn.Module, since a
+    Python target can be any module); tests that index it say so here."""
+    from torch import nn
+
+    assert isinstance(module, nn.Sequential)
+    return module
 
 
 @dataclass(frozen=True)

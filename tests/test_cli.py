@@ -465,3 +465,17 @@ def test_python_m_netinspect_works() -> None:
         check=True,
     )
     assert proc.stdout == f"netinspect {__version__}\n"
+
+
+def test_new_commands_and_formats_through_the_console_script() -> None:
+    schema = run_netinspect("schema")
+    assert schema.code == 0
+    assert json.loads(schema.out)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    markdown = run_netinspect("params", "configs/mlp.yaml", "--format", "markdown")
+    assert markdown.code == 0
+    assert markdown.out.splitlines()[1] == "| --- | --- | --- | ---: | --- | --- |"
+    csv_out = run_netinspect("dry-run", "configs/mlp.yaml", "--format", "csv")
+    assert csv_out.out.splitlines()[0] == "path,type,depth,input,output,params,flops"
+    assert run_netinspect("check", "configs/mlp.yaml", "--max-params", "48").code == 3
+    assert run_netinspect("check", "configs/mlp.yaml", "--max-params", "49").code == 0
+    assert run_netinspect("tree", "configs/mlp.yaml", "--format", "markdown").code == 2

@@ -9,16 +9,17 @@ from torch import nn
 import netinspect
 from netinspect.compiler import DEFAULT_MAX_MODULES, compile_spec
 from netinspect.errors import LayerError, LimitError, SpecError
-from tests.conftest import CONFIG_NAMES, CONFIGS
+from tests.conftest import CONFIG_NAMES, CONFIGS, sequential
 from tests.reference import REFERENCES
 
 
 def build(name: str) -> nn.Sequential:
-    return netinspect.compile(netinspect.load(str(CONFIGS / f"{name}.yaml"))).module
+    return sequential(netinspect.compile(netinspect.load(str(CONFIGS / f"{name}.yaml"))).module)
 
 
 def compile_text(text: str, **kwargs: object) -> nn.Sequential:
-    return compile_spec(netinspect.load_string(text, "c.yaml"), **kwargs).module  # type: ignore[arg-type]
+    spec = netinspect.load_string(text, "c.yaml")
+    return sequential(compile_spec(spec, **kwargs).module)  # type: ignore[arg-type]
 
 
 def shape_of(p: torch.Tensor) -> tuple[int, ...] | None:
@@ -169,13 +170,13 @@ def test_seventy_billion_parameters_compile_on_meta() -> None:
 
 def test_compiling_twice_gives_independent_models() -> None:
     spec = netinspect.load(str(CONFIGS / "tied.yaml"))
-    a, b = netinspect.compile(spec).module, netinspect.compile(spec).module
+    a, b = sequential(netinspect.compile(spec).module), sequential(netinspect.compile(spec).module)
     assert a[2] is not b[2]
 
 
 def test_origins_point_at_the_spec() -> None:
     compiled = netinspect.compile(netinspect.load(str(CONFIGS / "mlp.yaml")))
-    loc = compiled.origin(compiled.module[2])
+    loc = compiled.origin(sequential(compiled.module)[2])
     assert loc is not None
     assert loc.line == 8
 

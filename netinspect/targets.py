@@ -1,0 +1,68 @@
+"""Python targets: ``package.module:callable`` in place of a spec, to inspect an existing model.
+
+Only with ``--allow-import``: a spec never runs code, and naming a factory is running code.
+The factory is called with no arguments under the requested device (meta by default), so an
+existing model of any size is inspected without allocating it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+from typing import TYPE_CHECKING
+
+from netinspect.errors import Location, OptionError
+
+if TYPE_CHECKING:  # torch is imported only when a target is built: is_target stays cheap
+    from netinspect.compiler import CompiledModel
+
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def is_target(text: str) -> bool:
+    """``torch.nn:Transformer`` and the like, when no file has that name."""
+    return bool(_TARGET.match(text)) and not os.path.exists(text)
+
+
+def build_target(
+    text: str, device: str = "meta", allow_import: bool = False, dtype: str | None = None
+) -> CompiledModel:
+    """Import ``module:callable``, call it under ``device``, and return the model it builds."""
+    import torch
+    from torch import nn
+
+    from netinspect.compiler import CompiledModel
+
+    where = Location(text)
+    if not allow_import:
+        raise OptionError(
+            f"{text!r} names Python code (module:callable); netinspect imports code only when "
+            "you allow it",
+            where,
+            "Add --allow-import to inspect it.",
+        )
+    module_name, _, attribute = text.partition(":")
+    if "" not in sys.path:  # a console script does not search the current directory
+        sys.path.insert(0, "")
+    try:
+        factory: object = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            factory = getattr(factory, part)
+    except (ImportError, AttributeError) as exc:
+        raise OptionError(f"cannot import {text}: {exc}", where) from None
+    if not callable(factory):
+        raise OptionError(f"{text} is not callable; give a class or a function", where)
+    try:
+        with torch.device(device):
+            model = factory()
+    except Exception as exc:  # the user's factory: its failure is their input, not our bug
+        raise OptionError(f"calling {text}() failed: {type(exc).__name__}: {exc}", where) from None
+    if not isinstance(model, nn.Module):
+        raise OptionError(f"{text}() returned {type(model).__name__}, not a torch.nn.Module", where)
+    if dtype is not None:
+        from netinspect.compiler import DTYPES
+
+        model.to(dtype=DTYPES[dtype])
+    return CompiledModel(attribute.rsplit(".", 1)[-1], model, None)
