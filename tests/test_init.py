@@ -411,3 +411,26 @@ def test_callers_rng_state_is_restored() -> None:
     torch.manual_seed(123)
     init_model(netinspect.load(str(CONFIGS / "mlp.yaml")), [scheme("ones")], seed=0)
     assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        torch.randn(1000, 300) * 0.02 + 0.5,
+        torch.rand(7, 11) * 20 - 10,
+        torch.full((64, 64), 42.0),
+        torch.zeros(5),
+        torch.tensor([3.0]),
+        torch.randn(256, 256, dtype=torch.float64),
+    ],
+)
+def test_statistics_equal_torch(values: torch.Tensor) -> None:
+    from netinspect.analysis.init import statistics
+
+    stats = statistics("w", values, resolve_scheme(parse_scheme("default")))
+    std, mean = torch.std_mean(values.double(), correction=0)
+    assert stats.mean == pytest.approx(float(mean), rel=1e-5, abs=1e-7)
+    assert stats.std == pytest.approx(float(std), rel=1e-4, abs=1e-7)
+    assert (stats.min, stats.max) == (float(values.min()), float(values.max()))
+    if float(values.min()) == float(values.max()):
+        assert stats.std == 0.0  # exact for constants: the report's "off" mark relies on it
