@@ -21,6 +21,21 @@ if TYPE_CHECKING:  # torch is imported only when a target is built: is_target st
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
+def import_object(text: str) -> object:
+    """The object ``module:attribute`` names (the attribute may be dotted), importing the module.
+
+    The one place netinspect imports user code; every caller checks first that the user
+    allowed it. Raises ImportError or AttributeError for the caller to report.
+    """
+    module_name, _, attribute = text.partition(":")
+    if "" not in sys.path:  # a console script does not search the current directory
+        sys.path.insert(0, "")
+    found: object = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        found = getattr(found, part)
+    return found
+
+
 def is_target(text: str) -> bool:
     """``torch.nn:Transformer`` and the like, when no file has that name."""
     return bool(_TARGET.match(text)) and not os.path.exists(text)
@@ -43,13 +58,8 @@ def build_target(
             where,
             "Add --allow-import to inspect it.",
         )
-    module_name, _, attribute = text.partition(":")
-    if "" not in sys.path:  # a console script does not search the current directory
-        sys.path.insert(0, "")
     try:
-        factory: object = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            factory = getattr(factory, part)
+        factory = import_object(text)
     except (ImportError, AttributeError) as exc:
         raise OptionError(f"cannot import {text}: {exc}", where) from None
     if not callable(factory):
@@ -65,4 +75,4 @@ def build_target(
         from netinspect.compiler import DTYPES
 
         model.to(dtype=DTYPES[dtype])
-    return CompiledModel(attribute.rsplit(".", 1)[-1], model, None)
+    return CompiledModel(text.partition(":")[2].rsplit(".", 1)[-1], model, None)

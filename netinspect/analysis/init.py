@@ -19,10 +19,8 @@ each parameter's statistics beside the standard deviation its scheme promises:
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import math
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
@@ -37,6 +35,7 @@ from netinspect.errors import Location, NetinspectError
 from netinspect.layers import type_problem
 from netinspect.schemes import INIT_FUNCTIONS, SCHEME_NAMES
 from netinspect.spec import SchemeSpec, Value, did_you_mean
+from netinspect.targets import import_object
 
 #: Schemes that need a fan (or a matrix), and the tensor ranks each accepts.
 _RANKS: dict[str, tuple[int, int]] = {
@@ -187,11 +186,8 @@ def _custom_scheme(spec: SchemeSpec, allow_import: bool, where: Location | None)
             where,
             "Add --allow-import to run it.",
         )
-    module_name, _, attr = spec.name.partition(":")
-    if "" not in sys.path:  # a console script does not search the current directory
-        sys.path.insert(0, "")
     try:
-        func = getattr(importlib.import_module(module_name), attr)
+        func = import_object(spec.name)
     except (ImportError, AttributeError) as exc:
         raise InitError(f"cannot import {spec.name}: {exc}", where) from None
     if not callable(func) or spec.args:
