@@ -75,10 +75,12 @@ def registry() -> dict[str, type[nn.Module]]:
 
 def signature_text(cls: type[nn.Module]) -> str:
     """The constructor's signature as a user writes it: ``Linear(in_features: int, ...)``."""
-    params = [
-        p for n, p in _signature(cls).parameters.items() if n != "self" and n not in _RESERVED
-    ]
-    return f"{cls.__name__}({', '.join(str(p) for p in params)})"
+    return f"{cls.__name__}({', '.join(str(p) for p in _user_parameters(cls))})"
+
+
+def _user_parameters(cls: type[nn.Module]) -> list[inspect.Parameter]:
+    """The constructor's parameters a spec may set: all but self, device and dtype."""
+    return [p for n, p in _signature(cls).parameters.items() if n != "self" and n not in _RESERVED]
 
 
 _SIGNATURES: dict[type[nn.Module], inspect.Signature] = {}
@@ -113,7 +115,7 @@ def check_arguments(call: LayerCall, cls: type[nn.Module]) -> None:
                 f"({_RESERVED[name]})",
                 call.loc,
             )
-    known = [n for n in sig.parameters if n != "self" and n not in _RESERVED]
+    known = [p.name for p in _user_parameters(cls)]
     takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
     for name, _ in call.kwargs:
         if name not in sig.parameters and not takes_any:
@@ -131,10 +133,9 @@ def check_arguments(call: LayerCall, cls: type[nn.Module]) -> None:
         ) from None
     for name in bound.arguments:
         if name in _RESERVED:  # extra positionals would land in device= and dtype=
-            allowed = [n for n in sig.parameters if n != "self" and n not in _RESERVED]
             raise LayerError(
                 f"too many positional arguments for {call.cls_name}: it takes at most "
-                f"{len(allowed)} ({', '.join(allowed)}); its signature is {signature_text(cls)}",
+                f"{len(known)} ({', '.join(known)}); its signature is {signature_text(cls)}",
                 call.loc,
             )
     for name, value in bound.arguments.items():
