@@ -692,28 +692,36 @@ _SIZE_UNITS = {
 }
 
 
+def _scaled(text: str, units: Mapping[str, int], commas: bool = False) -> float | None:
+    """``1.5 TB`` with ``units`` (lower case) to 1.5e12; None when it is not a number and unit."""
+    match = re.fullmatch(
+        r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text.replace(",", "") if commas else text
+    )
+    if not match or match.group(2).lower() not in units:
+        return None
+    return float(match.group(1)) * units[match.group(2).lower()]
+
+
 def parse_size(text: str, option: str = "--max-memory") -> int:
     """``8GB``, ``512MiB``, ``1.5 TB`` or a plain byte count to bytes (decimal and binary units)."""
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
-    unit = match.group(2).lower() if match else ""
-    if not match or unit not in _SIZE_UNITS:
+    size = _scaled(text, _SIZE_UNITS)
+    if size is None:
         raise OptionError(
             f"{option} {text!r} is not a size",
             hint="Write a number and a unit: 8GB, 512MiB, 2TB.",
         )
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    return int(size)
 
 
 _COUNT_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
 
 
 def parse_count(text: str, option: str = "--max-params") -> int:
-    """``7B``, ``1.5T``, ``300M``, ``10k`` or a plain number to an integer count."""
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]?)\s*", text.replace(",", ""))
-    suffix = match.group(2).lower() if match else ""
-    if not match or suffix not in _COUNT_SUFFIXES:
+    """``7B``, ``1.5T``, ``300M``, ``10k``, ``1,000`` or a plain number to an integer count."""
+    count = _scaled(text, _COUNT_SUFFIXES, commas=True)
+    if count is None:
         raise OptionError(
             f"{option} {text!r} is not a count",
             hint="Write a number with an optional K, M, B (or G) or T: 7B, 1.5T, 300M.",
         )
-    return round(float(match.group(1)) * _COUNT_SUFFIXES[suffix])
+    return round(count)
