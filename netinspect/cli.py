@@ -441,15 +441,11 @@ def check(
     with _reporting(output, debug):
         from netinspect.spec import parse_count, parse_shape, parse_size
 
-        limits = {
-            "max_params": parse_count(max_params) if max_params else None,
-            "max_bytes": parse_size(max_bytes, "--max-bytes") if max_bytes else None,
-            "max_flops": parse_count(max_flops, "--max-flops") if max_flops else None,
-            "expect_output": parse_shape(expect_output, "--expect-output")
-            if expect_output
-            else None,
-        }
-        if all(v is None for v in limits.values()):
+        params_limit = parse_count(max_params) if max_params else None
+        bytes_limit = parse_size(max_bytes, "--max-bytes") if max_bytes else None
+        flops_limit = parse_count(max_flops, "--max-flops") if max_flops else None
+        shape = parse_shape(expect_output, "--expect-output") if expect_output else None
+        if params_limit is None and bytes_limit is None and flops_limit is None and shape is None:
             raise OptionError(
                 "nothing to check",
                 hint="Give --max-params, --max-bytes, --max-flops or --expect-output.",
@@ -476,7 +472,10 @@ def check(
             n_bytes=totals.bytes,
             flops=run.flops if run else None,
             output=run.output if run else None,
-            **limits,  # type: ignore[arg-type]  # the dict's values match check()'s keywords
+            max_params=params_limit,
+            max_bytes=bytes_limit,
+            max_flops=flops_limit,
+            expect_output=shape,
         )
         _emit(report, output, check_table, check_json)
         if not report.ok:
