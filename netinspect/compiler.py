@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from netinspect.errors import LimitError, Location, SpecError
-from netinspect.layers import build_layer
+from netinspect.layers import build_layer, fresh_copy
 from netinspect.limits import Limits
 from netinspect.spec import (
     BlockUse,
@@ -65,12 +65,18 @@ class CompiledModel:
 
 
 def compile_spec(
-    spec: Spec, device: str = "meta", max_modules: int = DEFAULT_MAX_MODULES
+    spec: Spec,
+    device: str = "meta",
+    max_modules: int = DEFAULT_MAX_MODULES,
+    *,
+    copy_layers: bool = True,
 ) -> CompiledModel:
     """Build the model a spec describes.
 
     The module count is checked before anything is built, so ``repeat: 100000000`` fails
-    in microseconds with a clear message instead of filling memory.
+    in microseconds with a clear message instead of filling memory. On meta, repeats of an
+    identical layer are fresh copies of the first (``copy_layers``), which is several times
+    faster than constructing each; the model is the same either way.
     """
     n_modules = count_modules(spec)
     if n_modules > max_modules:
@@ -79,7 +85,7 @@ def compile_spec(
             spec.model.loc,
             "Raise the limit with --max-modules if the model is really this large.",
         )
-    builder = _Builder(spec, torch.device(device))
+    builder = _Builder(spec, torch.device(device), copy_layers)
     built = builder.build(spec.model)
     # `model: ReLU` is a one-layer model; the result is always an nn.Sequential.
     root = built if isinstance(built, nn.Sequential) else nn.Sequential(built)
@@ -92,11 +98,15 @@ def compile_spec(
 
 
 class _Builder:
-    def __init__(self, spec: Spec, device: torch.device):
+    def __init__(self, spec: Spec, device: torch.device, copy_layers: bool = True):
         self.spec = spec
         self.device = device
         self.shared: dict[str, nn.Module] = {}
         self.origins: dict[int, Location] = {}
+        # On meta, the first layer built from a call is the prototype of every later
+        # identical call, which gets a fresh copy of it (see layers.fresh_copy).
+        self.copy_layers = copy_layers and device.type == "meta"
+        self.prototypes: dict[tuple[str, str, str], nn.Module | None] = {}
 
     def record(self, module: nn.Module, layer: Layer) -> nn.Module:
         self.origins.setdefault(id(module), layer.loc)
@@ -104,7 +114,7 @@ class _Builder:
 
     def build(self, layer: Layer) -> nn.Module:
         if isinstance(layer, LayerCall):
-            return self.record(build_layer(layer, self.device), layer)
+            return self.record(self.layer(layer), layer)
         if isinstance(layer, BlockUse):
             return self.build(self.spec.blocks[layer.name])  # a fresh copy at every use
         if isinstance(layer, SharedUse):
@@ -112,6 +122,18 @@ class _Builder:
                 self.shared[layer.name] = self.build(self.spec.shared[layer.name])
             return self.shared[layer.name]
         return self.record(self.sequence(layer), layer)
+
+    def layer(self, call: LayerCall) -> nn.Module:
+        if not self.copy_layers:
+            return build_layer(call, self.device)
+        key = (call.cls_name, repr(call.args), repr(call.kwargs))  # repr: 1, 1.0, True differ
+        if key not in self.prototypes:
+            module = build_layer(call, self.device)
+            self.prototypes[key] = module if fresh_copy(module) is not None else None
+            return module
+        prototype = self.prototypes[key]
+        copy = fresh_copy(prototype) if prototype is not None else None
+        return copy if copy is not None else build_layer(call, self.device)
 
     def sequence(self, seq: Sequence) -> nn.Sequential:
         module = nn.Sequential()

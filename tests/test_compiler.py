@@ -23,7 +23,7 @@ def compile_text(text: str, **kwargs: object) -> nn.Sequential:
 
 
 def shape_of(p: torch.Tensor) -> tuple[int, ...] | None:
-    return None if isinstance(p, nn.parameter.UninitializedParameter) else tuple(p.shape)
+    return None if nn.parameter.is_lazy(p) else tuple(p.shape)
 
 
 def identity_groups(model: nn.Module) -> list[list[str]]:
@@ -210,3 +210,30 @@ def test_constructor_argument_errors_show_the_signature(layer: str, message: str
     assert err.value.location.line == 4
     if "dtype" not in layer:
         assert "signature is" in err.value.message
+
+
+def _layout(model: nn.Module) -> tuple[object, ...]:
+    named = list(model.named_parameters(remove_duplicate=False))
+    buffers = [(n, shape_of(b), b.dtype) for n, b in model.named_buffers()]
+    params = [(n, shape_of(p), p.dtype, p.requires_grad, type(p)) for n, p in named]
+    distinct = len({id(t) for t in (*model.parameters(), *model.buffers())})
+    return repr(model), params, buffers, identity_groups(model), distinct
+
+
+COPY_CASES = [
+    *(f"@{name}" for name in CONFIG_NAMES if name != "huge"),
+    # shared layers, ties, a dtype, one call spelled two ways, lazy and buffered layers
+    "dtype: bfloat16\nshared:\n  proj: {Linear: [4, 4]}\nmodel:\n"
+    "  - repeat: 3\n    layer: [{Linear: [4, 4]}, proj, {LayerNorm: 4}, {BatchNorm1d: 4}]\n"
+    "  - {Linear: {in_features: 4, out_features: 4}}\n  - {LazyLinear: 2}\n  - {LazyLinear: 2}\n"
+    "ties:\n  - ['0.0.weight', '2.0.weight']\n",
+]
+
+
+@pytest.mark.parametrize("case", COPY_CASES)
+def test_copied_layers_build_the_same_model_as_constructed_ones(case: str) -> None:
+    text = (CONFIGS / f"{case[1:]}.yaml").read_text() if case.startswith("@") else case
+    spec = netinspect.load_string(text, "c.yaml")
+    copied = compile_spec(spec).module
+    constructed = compile_spec(spec, copy_layers=False).module
+    assert _layout(copied) == _layout(constructed)
