@@ -261,3 +261,58 @@ def test_forwards_are_restored_and_an_instance_forward_is_kept() -> None:
     assert "forward" not in model[2].__dict__
     assert model[1].forward is not own  # still the user's lambda, untouched
     assert model[1].forward(torch.ones(1)).item() == 2
+
+
+def test_each_module_keeps_its_own_training_flag() -> None:
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(), nn.Sequential(nn.BatchNorm1d(2)))
+    model[1].eval()  # mixed modes, as a user may leave them
+    before = [m.training for m in model.modules()]
+    dry_run(model, torch.empty(3, 2, device="meta"))
+    assert [m.training for m in model.modules()] == before
+
+
+class _Repeat(nn.Module):
+    """A leaf whose output shape depends on a setting that is not in its repr."""
+
+    def __init__(self, times: int):
+        super().__init__()
+        self.times = times
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.repeat(1, self.times)
+
+
+class _Narrow(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :4].contiguous()
+
+
+def test_identical_looking_leaves_with_different_settings_are_not_confused() -> None:
+    model = nn.Sequential(_Repeat(2), _Narrow(), _Repeat(3))  # both repeats get [1, 4]
+    report = dry_run(model, torch.empty(2, 4, device="meta"))
+    assert [c.output for c in report.layers[1:]] == [(2, 8), (2, 4), (2, 12)]
+
+
+class _Residual(nn.Module):
+    """A block with FLOPs of its own, outside any child: a matmul in its forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = x @ self.inner(x).T
+        return out
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_flops_in_a_blocks_own_forward_are_counted(device: str) -> None:
+    with torch.device(device):
+        model = nn.Sequential(_Residual(), nn.ReLU(), _Residual())
+    x = torch.zeros(8, 8, device=device)
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    report = dry_run(model, x)
+    assert report.flops == counter.get_total_flops() == 2 * 2 * (2 * 8 * 8 * 8)
+    assert [c.flops for c in report.layers] == [4096, 2048, 1024, 0, 2048, 1024]
