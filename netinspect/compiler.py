@@ -9,13 +9,14 @@ of different modules one ``Parameter``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from netinspect.errors import LimitError, Location, SpecError
-from netinspect.layers import build_layer, fresh_copy
+from netinspect.layers import build_layer, copier
 from netinspect.limits import Limits
 from netinspect.spec import (
     BlockUse,
@@ -106,7 +107,7 @@ class _Builder:
         # On meta, the first layer built from a call is the prototype of every later
         # identical call, which gets a fresh copy of it (see layers.fresh_copy).
         self.copy_layers = copy_layers and device.type == "meta"
-        self.prototypes: dict[tuple[str, str, str], nn.Module | None] = {}
+        self.copiers: dict[tuple[str, str, str], Callable[[], nn.Module] | None] = {}
 
     def record(self, module: nn.Module, layer: Layer) -> nn.Module:
         self.origins.setdefault(id(module), layer.loc)
@@ -127,13 +128,12 @@ class _Builder:
         if not self.copy_layers:
             return build_layer(call, self.device)
         key = (call.cls_name, repr(call.args), repr(call.kwargs))  # repr: 1, 1.0, True differ
-        if key not in self.prototypes:
+        if key not in self.copiers:
             module = build_layer(call, self.device)
-            self.prototypes[key] = module if fresh_copy(module) is not None else None
+            self.copiers[key] = copier(module)  # None: this layer cannot be copied
             return module
-        prototype = self.prototypes[key]
-        copy = fresh_copy(prototype) if prototype is not None else None
-        return copy if copy is not None else build_layer(call, self.device)
+        make = self.copiers[key]
+        return make() if make is not None else build_layer(call, self.device)
 
     def sequence(self, seq: Sequence) -> nn.Sequential:
         module = nn.Sequential()

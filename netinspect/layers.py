@@ -8,9 +8,10 @@ with that signature instead of a deep torch traceback.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from functools import cache
 from typing import Any
 
@@ -242,25 +243,46 @@ def fresh_copy(module: nn.Module) -> nn.Module | None:
     Building 12,000 layers spends most of its time in ``__init__`` and ``reset_parameters``,
     whose values mean nothing on meta; a copy takes a fraction of that.
     """
+    make = copier(module)
+    return make() if make is not None else None
+
+
+def copier(module: nn.Module) -> Callable[[], nn.Module] | None:
+    """A function making :func:`fresh_copy` of ``module`` (as it is now) again and again,
+    checked once: what a compiler needs for a layer repeated thousands of times."""
     if layer_state(module) is None:
         return None
-    state: dict[str, Any] = {}
+    # Per attribute, in the module's own order, how a copy gets it.
+    fields: list[tuple[str, Callable[[], Any]]] = []
     for name, value in module.__dict__.items():
         if name in ("_parameters", "_buffers"):
             if any(t is not None and t.device.type != "meta" for t in value.values()):
                 return None  # real values: a copy would not have them
-            state[name] = {k: _fresh_like(t) for k, t in value.items()}
+            fields.append((name, functools.partial(_fresh_table, dict(value))))
         elif name == "_non_persistent_buffers_set":
-            state[name] = set(value)  # of names
+            fields.append((name, functools.partial(set, value)))  # of names
         elif name in _BOOKKEEPING and isinstance(value, (dict, set, list)):
             if value:
                 return None  # hooks: they may refer to the module they were registered on
-            state[name] = type(value)()
+            fields.append((name, type(value)))
         else:
-            state[name] = value  # immutable, as layer_state checked
-    copy = type(module).__new__(type(module))
-    copy.__dict__.update(state)
-    return copy
+            fields.append((name, functools.partial(_same, value)))  # immutable: shared
+    cls = type(module)
+
+    def make() -> nn.Module:
+        copy = cls.__new__(cls)
+        copy.__dict__.update({name: new() for name, new in fields})
+        return copy
+
+    return make
+
+
+def _same(value: object) -> object:
+    return value
+
+
+def _fresh_table(tensors: dict[str, torch.Tensor | None]) -> dict[str, torch.Tensor | None]:
+    return {k: _fresh_like(t) for k, t in tensors.items()}
 
 
 def _fresh_like(tensor: torch.Tensor | None) -> torch.Tensor | None:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
-from netinspect.analysis.tensors import distinct_numel, dtype_name, is_lazy, tensor_key
+from netinspect.analysis.tensors import dtype_name, is_lazy, tensor_key
 from netinspect.errors import Location, NetinspectError
 from netinspect.layers import layer_state
 
@@ -153,6 +153,7 @@ class _Pass:
         self.wrapped: list[tuple[nn.Module, Any, bool]] = []  # module, own forward, had one
         self.results: dict[Hashable, tuple[Any, int]] = {}
         self.first_path: dict[int, str] | None = None  # made when a call needs it
+        self.sizes: dict[int, dict[Hashable, int]] = {}  # see tensors()
 
     def flops(self) -> int:
         """FLOPs so far."""
@@ -251,7 +252,7 @@ class _Pass:
         modes = [(m, m.training) for m in self.modules]
         for m in self.modules:
             self.wrap(m)
-        self.module.eval()  # batch norm uses, and does not update, its running statistics
+        _set_training(self.module, self.modules, False)  # batch norm uses, not updates, stats
         try:
             with torch.no_grad():
                 if self.per_leaf:
@@ -264,34 +265,34 @@ class _Pass:
                     m.__dict__["forward"] = original
                 else:
                     del m.__dict__["forward"]
-            for m, training in modes:
-                m.training = training
+            _restore_training(modes)
+
+    def tensors(self, mod: nn.Module) -> dict[Hashable, int]:
+        """Distinct parameters of ``mod`` and its children, by identity, with their sizes;
+        built bottom-up once per module (after the pass, so materialized layers count)."""
+        found = self.sizes.get(id(mod))
+        if found is None:
+            found = {}
+            for p in mod._parameters.values():
+                if p is not None:
+                    found[tensor_key(p)] = 0 if is_lazy(p) else p.numel()
+            for child in mod._modules.values():
+                if child is not None:
+                    found.update(self.tensors(child))
+            self.sizes[id(mod)] = found
+        return found
+
+    def params(self, mod: nn.Module) -> int:
+        """Elements of the distinct parameters of ``mod``, its children's included."""
+        return sum(self.tensors(mod).values())
 
     def layers(self) -> tuple[CallRecord, ...]:
-        sizes: dict[int, dict[Hashable, int]] = {}  # per module: its subtree's tensors
-
-        def tensors(mod: nn.Module) -> dict[Hashable, int]:
-            """Distinct parameters of ``mod`` and its children, by identity, with sizes."""
-            if id(mod) not in sizes:
-                found: dict[Hashable, int] = {}
-                for p in mod._parameters.values():
-                    if p is not None:
-                        found[tensor_key(p)] = 0 if is_lazy(p) else p.numel()
-                for child in mod._modules.values():
-                    if child is not None:
-                        found.update(tensors(child))
-                sizes[id(mod)] = found
-            return sizes[id(mod)]
-
-        def params(mod: nn.Module) -> int:
-            return sum(tensors(mod).values())
-
         params_of: dict[int, int] = {}  # after the pass, so materialized layers count
         calls = []
         for r in self.records:
             mod = r["module"]
             if id(mod) not in params_of:
-                params_of[id(mod)] = params(mod)
+                params_of[id(mod)] = self.params(mod)
             calls.append(
                 CallRecord(
                     path=r["path"],
@@ -304,6 +305,26 @@ class _Pass:
                 )
             )
         return tuple(calls)
+
+
+def _set_training(root: nn.Module, modules: list[nn.Module], mode: bool) -> None:
+    """``root.train(mode)``, by setting each flag when no module overrides ``train``."""
+    if any(type(m).train is not nn.Module.train for m in modules):
+        root.train(mode)
+    else:
+        for m in modules:
+            m.__dict__["training"] = mode  # plain attribute: Module.__setattr__ is slow
+
+
+def _restore_training(modes: list[tuple[nn.Module, bool]]) -> None:
+    """Give each module its own flag back. ``modes`` is in ``modules()`` order, parents
+    first, so where a module's own ``train`` is called its children are set after it."""
+    overridden = any(type(m).train is not nn.Module.train for m, _ in modes)
+    for m, training in modes:
+        if overridden:
+            m.train(training)
+        else:
+            m.__dict__["training"] = training
 
 
 def _all_meta(args: tuple[Any, ...]) -> bool:
@@ -351,11 +372,13 @@ def dry_run(
     ``origin`` maps a module to its spec location, for shape errors. Lazy parameters are
     materialized in place (that is what a first forward pass does in torch). On meta,
     ``reuse`` runs each distinct leaf call once and answers identical repeats from memory
-    (see :class:`_LeafCache`); the results are the same either way.
+    (see :class:`_Pass`); the results are the same either way.
     """
-    named_before = module.named_parameters(remove_duplicate=False)
-    lazy_before = {name for name, p in named_before if is_lazy(p)}
     recorder = _Pass(module, fast=reuse)
+    own = (p for m in recorder.modules for p in m._parameters.values())
+    lazy = any(p is not None and is_lazy(p) for p in own)
+    named_before = module.named_parameters(remove_duplicate=False) if lazy else ()
+    lazy_before = {name for name, p in named_before if is_lazy(p)}
     try:
         output = recorder.run(example)
     except NetinspectError:
@@ -366,7 +389,8 @@ def dry_run(
         ) from None
 
     materialized: dict[Any, Materialized] = {}  # a shared lazy tensor is listed once
-    for name, p in module.named_parameters(remove_duplicate=False):
+    named_after = module.named_parameters(remove_duplicate=False) if lazy_before else ()
+    for name, p in named_after:
         if name in lazy_before:
             materialized.setdefault(tensor_key(p), Materialized(name, tuple(p.shape)))
     return DryRunReport(
@@ -377,7 +401,7 @@ def dry_run(
         output=_first_shape(output),
         layers=recorder.layers(),
         materialized=tuple(materialized.values()),
-        total=distinct_numel(module.parameters()),
+        total=recorder.params(module),
         flops=recorder.flops(),
     )
 
