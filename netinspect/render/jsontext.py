@@ -1,0 +1,47 @@
+"""JSON text for people and scripts at once: indented, with one table row per line.
+
+``json.dumps(indent=2)`` puts every number of every shape on its own line and runs in pure
+Python; a 12,000-row dry run took 0.13 s to print and 150,000 lines to scroll. Here a list
+of scalars, and a record whose values are scalars or such lists, stay on one line (written
+by the C encoder); anything holding records is indented, two spaces a level. The document
+is the same JSON either way. Imports nothing heavy: errors are printed with it too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_ONE_LINE = json.JSONEncoder(separators=(", ", ": ")).encode
+
+
+def dumps(document: Any) -> str:
+    """``document`` as JSON text; the top level is always indented."""
+    return _encode(document, 0, top=True)
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list, tuple))
+
+
+def _flat(value: Any) -> bool:
+    """A scalar, a list of scalars, or a record of those: one line."""
+    if isinstance(value, dict):
+        return all(
+            _scalar(v) or (isinstance(v, (list, tuple)) and all(map(_scalar, v)))
+            for v in value.values()
+        )
+    if isinstance(value, (list, tuple)):
+        return all(map(_scalar, value))
+    return True
+
+
+def _encode(value: Any, level: int, top: bool = False) -> str:
+    if _scalar(value) or not value or (not top and _flat(value)):
+        return _ONE_LINE(value)
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(value, dict):
+        items = [f"{inner}{_ONE_LINE(str(k))}: {_encode(v, level + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    items = [f"{inner}{_encode(v, level + 1)}" for v in value]
+    return "[\n" + ",\n".join(items) + f"\n{pad}]"
