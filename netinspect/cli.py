@@ -21,10 +21,10 @@ import typer
 from rich.console import Console, RenderableType
 
 from netinspect import __version__
+from netinspect.dtypes import InputDtype, ParamDtype
 from netinspect.errors import ExitCode, NetinspectError, OptionError
 from netinspect.limits import Limits
 from netinspect.schemes import SCHEME_NAMES
-from netinspect.spec import InputDtype, ParamDtype
 
 if TYPE_CHECKING:
     from netinspect.analysis.dryrun import DryRunReport

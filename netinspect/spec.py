@@ -13,38 +13,14 @@ import re
 import string
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TypeAlias
 
+from netinspect.dtypes import InputDtype, ParamDtype
 from netinspect.errors import LayerError, Location, OptionError, SpecError
 from netinspect.loader import Map, Node, Scalar, Seq, describe
 from netinspect.schemes import SCHEME_NAMES
 
 SUPPORTED_VERSIONS = (1,)
-
-
-class ParamDtype(str, Enum):
-    """Parameter dtypes a spec (dtype:) or --dtype may choose."""
-
-    float32 = "float32"
-    float64 = "float64"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-
-
-class InputDtype(str, Enum):
-    """Example-input dtypes: floats for data, integers for indices (Embedding)."""
-
-    float32 = "float32"
-    float64 = "float64"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-    int64 = "int64"
-    int32 = "int32"
-    int16 = "int16"
-    int8 = "int8"
-    uint8 = "uint8"
-    bool = "bool"
 
 
 PARAM_DTYPES = tuple(d.value for d in ParamDtype)

@@ -424,6 +424,7 @@ def test_help_usage_and_yaml_errors_do_not_import_torch() -> None:
     code = (
         "import sys\n"
         "from netinspect.cli import app\n"
+        "assert 'yaml' not in sys.modules, 'the spec language was imported for nothing'\n"
         "for argv in (['--help'], ['tree', '--help'], ['tree', '--bogus'],\n"
         "             ['params', 'tests/bad_specs/python_tag.yaml'],\n"
         "             ['init', 'tests/bad_specs/yaml_tab_indent.yaml', '--scheme', 'ones']):\n"
