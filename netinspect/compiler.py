@@ -9,7 +9,7 @@ of different modules one ``Parameter``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import torch
@@ -71,13 +71,16 @@ def compile_spec(
     max_modules: int = DEFAULT_MAX_MODULES,
     *,
     copy_layers: bool = True,
+    uninitialized: Collection[str] = (),
 ) -> CompiledModel:
     """Build the model a spec describes.
 
     The module count is checked before anything is built, so ``repeat: 100000000`` fails
     in microseconds with a clear message instead of filling memory. On meta, repeats of an
     identical layer are fresh copies of the first (``copy_layers``), which is several times
-    faster than constructing each; the model is the same either way.
+    faster than constructing each; the model is the same either way. On a real device, the
+    layers at the paths in ``uninitialized`` get memory without their default init: for
+    ``init``, whose schemes will overwrite them (see ``analysis.init.overwritten_layers``).
     """
     n_modules = count_modules(spec)
     if n_modules > max_modules:
@@ -86,8 +89,8 @@ def compile_spec(
             spec.model.loc,
             "Raise the limit with --max-modules if the model is really this large.",
         )
-    builder = _Builder(spec, torch.device(device), copy_layers)
-    built = builder.build(spec.model)
+    builder = _Builder(spec, torch.device(device), copy_layers, frozenset(uninitialized))
+    built = builder.build(spec.model, "")
     # `model: ReLU` is a one-layer model; the result is always an nn.Sequential.
     root = built if isinstance(built, nn.Sequential) else nn.Sequential(built)
     builder.record(root, spec.model)
@@ -99,8 +102,15 @@ def compile_spec(
 
 
 class _Builder:
-    def __init__(self, spec: Spec, device: torch.device, copy_layers: bool = True):
+    def __init__(
+        self,
+        spec: Spec,
+        device: torch.device,
+        copy_layers: bool = True,
+        uninitialized: frozenset[str] = frozenset(),
+    ):
         self.spec = spec
+        self.uninitialized = uninitialized
         self.device = device
         self.shared: dict[str, nn.Module] = {}
         self.origins: dict[int, Location] = {}
@@ -113,18 +123,21 @@ class _Builder:
         self.origins.setdefault(id(module), layer.loc)
         return module
 
-    def build(self, layer: Layer) -> nn.Module:
+    def build(self, layer: Layer, path: str) -> nn.Module:
+        """The module for ``layer``, which goes at ``path`` (its first path, if shared)."""
         if isinstance(layer, LayerCall):
-            return self.record(self.layer(layer), layer)
+            return self.record(self.layer(layer, path), layer)
         if isinstance(layer, BlockUse):
-            return self.build(self.spec.blocks[layer.name])  # a fresh copy at every use
+            return self.build(self.spec.blocks[layer.name], path)  # fresh at every use
         if isinstance(layer, SharedUse):
             if layer.name not in self.shared:
-                self.shared[layer.name] = self.build(self.spec.shared[layer.name])
+                self.shared[layer.name] = self.build(self.spec.shared[layer.name], path)
             return self.shared[layer.name]
-        return self.record(self.sequence(layer), layer)
+        return self.record(self.sequence(layer, path), layer)
 
-    def layer(self, call: LayerCall) -> nn.Module:
+    def layer(self, call: LayerCall, path: str) -> nn.Module:
+        if path in self.uninitialized and self.device.type != "meta":
+            return build_layer(call, torch.device("meta")).to_empty(device=self.device)
         if not self.copy_layers:
             return build_layer(call, self.device)
         key = (call.cls_name, repr(call.args), repr(call.kwargs))  # repr: 1, 1.0, True differ
@@ -135,21 +148,22 @@ class _Builder:
         make = self.copiers[key]
         return make() if make is not None else build_layer(call, self.device)
 
-    def sequence(self, seq: Sequence) -> nn.Sequential:
+    def sequence(self, seq: Sequence, path: str) -> nn.Sequential:
         module = nn.Sequential()
         index = 0  # position among the expanded children: the default child name
         for item in seq.items:
             if isinstance(item, Child):
-                self.add(module, item.name or str(index), self.build(item.layer), item.loc)
+                name = item.name or str(index)
+                self.add(module, name, self.build(item.layer, _join(path, name)), item.loc)
                 index += 1
             else:
-                self.add_repeat(module, item, index)
+                self.add_repeat(module, item, index, path)
                 index += item.count
         return module
 
-    def add_repeat(self, module: nn.Sequential, repeat: Repeat, first_index: int) -> None:
-        for name in repeat.names(first_index):
-            self.add(module, name, self.build(repeat.layer), repeat.loc)
+    def add_repeat(self, module: nn.Sequential, repeat: Repeat, first: int, path: str) -> None:
+        for name in repeat.names(first):
+            self.add(module, name, self.build(repeat.layer, _join(path, name)), repeat.loc)
 
     def add(self, parent: nn.Sequential, name: str, child: nn.Module, loc: Location) -> None:
         if name in parent._modules:
@@ -159,6 +173,10 @@ class _Builder:
                 "Child names in a block must differ; list items are named by position.",
             )
         parent.add_module(name, child)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
 
 
 def _apply_tie(root: nn.Module, tie: Tie) -> None:

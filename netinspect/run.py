@@ -9,12 +9,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import torch
 
 from netinspect.analysis.dryrun import DryRunReport, dry_run, example_input
-from netinspect.analysis.init import InitReport, Rule, initialize, resolve_scheme
+from netinspect.analysis.init import (
+    InitReport,
+    Rule,
+    initialize,
+    overwritten_layers,
+    resolve_scheme,
+)
 from netinspect.analysis.tensors import alias_groups, is_lazy
 from netinspect.compiler import DEFAULT_MAX_MODULES, DTYPES, CompiledModel, compile_spec
 from netinspect.errors import Location, NetinspectError, OptionError
@@ -61,9 +67,12 @@ def build(
     dtype: str | None = None,
     max_modules: int = DEFAULT_MAX_MODULES,
     max_memory: int | None = None,
+    *,
+    uninitialized: Collection[str] = (),
 ) -> CompiledModel:
     """Compile on ``device``; on a real device, refuse before allocating more than
-    ``max_memory`` bytes (by default, the memory that is free)."""
+    ``max_memory`` bytes (by default, the memory that is free). ``uninitialized``: see
+    :func:`compile_spec`."""
     if dtype is not None:
         spec = dataclasses.replace(spec, dtype=dtype)
     if device != "meta":
@@ -81,7 +90,7 @@ def build(
                 "Inspect it on the meta device instead (the default), which allocates nothing, "
                 "or set --max-memory if swap makes room.",
             )
-    return compile_spec(spec, device, max_modules)
+    return compile_spec(spec, device, max_modules, uninitialized=uninitialized)
 
 
 def _param_dtype(compiled: CompiledModel) -> torch.dtype:
@@ -142,9 +151,13 @@ def init_model(
         )
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
+    # Layers the rules overwrite whole get memory without their default init (one random
+    # fill of every weight saved); planning on meta also reports a rule that matches
+    # nothing before anything is allocated.
+    overwritten = overwritten_layers(compile_spec(spec, "meta", max_modules).module, rules)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        compiled = build(spec, "cpu", None, max_modules, max_memory)
+        compiled = build(spec, "cpu", None, max_modules, max_memory, uninitialized=overwritten)
         if any(is_lazy(p) for p in compiled.module.parameters()):
             if shape is None and spec.input is None:
                 raise OptionError(

@@ -437,3 +437,39 @@ def test_statistics_equal_torch(values: torch.Tensor) -> None:
     assert stats.zeros == 1 - int(torch.count_nonzero(values)) / values.numel()
     if float(values.min()) == float(values.max()):
         assert stats.std == 0.0  # exact for constants: the report's "off" mark relies on it
+
+
+def _overwritten(text: str, *rules: Rule) -> set[str]:
+    from netinspect.analysis.init import overwritten_layers
+
+    spec = netinspect.load_string(text, "i.yaml")
+    return overwritten_layers(build(spec).module, [*spec_rules(spec), *rules])
+
+
+def test_only_layers_overwritten_whole_skip_their_default_init() -> None:
+    text = (
+        "model:\n  - Linear: [4, 8]\n  - LayerNorm: 8\n  - BatchNorm1d: 8\n"
+        "  - Linear: {in_features: 8, out_features: 2, bias: false}\n  - LazyLinear: 3\n"
+    )
+    # LayerNorm's 1-D weight keeps its default under a fan scheme; BatchNorm has buffers;
+    # a lazy layer has no shape yet.
+    assert _overwritten(text, scheme("kaiming")) == {"0", "3"}
+    assert _overwritten(text, scheme("ones")) == {"0", "1", "3"}
+    weights_only = Rule(resolve_scheme(parse_scheme("ones")), None)
+    assert _overwritten(text, weights_only) == {"3"}  # layer 0's bias keeps its default
+    assert _overwritten(text, scheme("default")) == set()
+    assert _overwritten(text, Rule(*(resolve_scheme(parse_scheme("ones")),) * 2, "Linear")) == {
+        "0",
+        "3",
+    }
+
+
+def test_skipped_layers_get_their_scheme_and_the_others_their_defaults() -> None:
+    text = "model:\n  - Linear: [64, 64]\n  - LayerNorm: 64\n  - BatchNorm1d: 64\n"
+    model, report = init_text(text, scheme("kaiming"), seed=3)
+    assert row(report, "0.weight").scheme == "kaiming"
+    assert torch.all(model.get_parameter("0.bias") == 0)
+    assert torch.all(model.get_parameter("1.weight") == 1)  # LayerNorm's own default
+    assert torch.all(model.get_buffer("2.running_var") == 1)  # built as torch builds it
+    again, _ = init_text(text, scheme("kaiming"), seed=3)
+    assert torch.equal(model.get_parameter("0.weight"), again.get_parameter("0.weight"))

@@ -32,7 +32,7 @@ from torch import nn
 
 from netinspect.analysis.tensors import alias_groups
 from netinspect.errors import Location, NetinspectError
-from netinspect.layers import type_problem
+from netinspect.layers import layer_state, type_problem
 from netinspect.schemes import INIT_FUNCTIONS, SCHEME_NAMES
 from netinspect.spec import SchemeSpec, Value, did_you_mean
 from netinspect.targets import import_object
@@ -337,18 +337,51 @@ def _is_off(measured: float, expected: float | None, n: int) -> bool:
     return abs(measured - expected) / expected > max(0.05, 4 / math.sqrt(2 * max(n, 1)))
 
 
-def _apply(scheme: Scheme, p: nn.Parameter) -> str:
-    """Initialize ``p`` in place; returns a note when the scheme cannot apply to its shape."""
-    if scheme.func is None:
-        return ""
+def _misfit(scheme: Scheme, p: torch.Tensor) -> str:
+    """Why ``scheme`` cannot apply to a tensor of this rank (a fan needs 2 dims), or ""."""
     ranks = _RANKS.get(scheme.torch_name or "")
     if ranks and not ranks[0] <= p.dim() <= ranks[1]:
         low, high = ranks
         need = f"{low}" if low == high else f"{low} to {high}"
         return f"kept default: {scheme.name} needs {need} dims, this has {p.dim()}"
+    return ""
+
+
+def _apply(scheme: Scheme, p: nn.Parameter) -> str:
+    """Initialize ``p`` in place; returns a note when the scheme cannot apply to its shape."""
+    if scheme.func is None:
+        return ""
+    misfit = _misfit(scheme, p)
+    if misfit:
+        return misfit
     with torch.no_grad():
         scheme.func(p, **scheme.kwargs)
     return ""
+
+
+def overwritten_layers(module: nn.Module, rules: Iterable[Rule]) -> set[str]:
+    """Paths of the plain layers whose every value ``rules`` will replace: their own default
+    init, run when they are built, would be wasted, and on a billion parameters it is one
+    random fill of 4 GB (a third of ``init``'s own work). A layer qualifies when it has
+    parameters and no buffers (whose values only its constructor sets), and each parameter's
+    final scheme is a ``torch.nn.init`` function that fits its rank; those write every
+    element, where a user's own function may read the old values. ``module`` is the model
+    on meta, before anything is allocated."""
+    chosen = plan(module, rules)
+    paths = set()
+    for path, mod in module.named_modules(remove_duplicate=False):
+        params = [p for p in mod._parameters.values() if p is not None]
+        if not params or any(b is not None for b in mod._buffers.values()):
+            continue
+        if layer_state(mod) is None:  # lazy, or a block, or state this cannot see
+            continue
+        if all(id(p) in chosen and _fills(chosen[id(p)][2], p) for p in params):
+            paths.add(path)
+    return paths
+
+
+def _fills(scheme: Scheme, p: torch.Tensor) -> bool:
+    return scheme.func is not None and scheme.torch_name is not None and not _misfit(scheme, p)
 
 
 _BLOCK = 1 << 16  # elements per block: 256 KB of float32, in cache for all of its passes
