@@ -194,17 +194,12 @@ def _immutable(value: object) -> bool:
     return isinstance(value, _IMMUTABLE)
 
 
-def _plain_tensors(tensors: dict[str, torch.Tensor | None]) -> bool:
-    """Plain Parameters and Tensors (or None): not lazy, not another subclass."""
-    return all(t is None or type(t) in (nn.Parameter, torch.Tensor) for t in tensors.values())
-
-
 def layer_state(module: nn.Module, ignore: str = "") -> Hashable | None:
     """All a plain leaf layer's forward depends on besides its inputs, on meta: its class,
     its settings, and its tensors' shapes, strides and dtypes. None for anything else (a
     block, a lazy layer, a layer holding lists, modules or functions), whose behaviour
     cannot be read off this way. The attribute ``ignore`` is passed over (a dry run's own
-    wrapper around ``forward``)."""
+    wrapper around ``forward``). Runs once per call of a dry run, so it is written flat."""
     if module._modules:
         return None
     parts: list[object] = [type(module)]
@@ -212,20 +207,20 @@ def layer_state(module: nn.Module, ignore: str = "") -> Hashable | None:
         if name in _BOOKKEEPING or name == ignore:
             continue
         if name in ("_parameters", "_buffers"):
-            if not _plain_tensors(value):
-                return None
-            parts.append(tuple(_tensor_facts(k, t) for k, t in value.items()))
+            facts: list[object] = []
+            for key, t in value.items():
+                if t is None:
+                    facts.append((key, None))
+                elif type(t) is nn.Parameter or type(t) is torch.Tensor:
+                    facts.append((key, t.shape, t.stride(), t.dtype, t.device, t.requires_grad))
+                else:
+                    return None  # lazy (Uninitialized*), or another subclass
+            parts.append(tuple(facts))
         elif _immutable(value):
             parts.append((name, value))
         else:
             return None
     return tuple(parts)
-
-
-def _tensor_facts(name: str, t: torch.Tensor | None) -> Hashable:
-    if t is None:
-        return (name, None)
-    return (name, tuple(t.shape), t.stride(), t.dtype, t.device.type, t.requires_grad)
 
 
 def _fresh_tensor(tensor: torch.Tensor) -> torch.Tensor:

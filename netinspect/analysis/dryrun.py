@@ -14,7 +14,7 @@ the whole pass, so FLOPs in a block's own forward count too.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -60,14 +60,14 @@ class DryRunReport:
     flops: int
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """One call in progress: where it was called from and what has been recorded so far."""
 
     path: str
     module: nn.Module
     record: dict[str, Any]
-    used_names: set[str] = field(default_factory=set)  # children already called by this call
+    used_names: set[str] | None = None  # children already called by this call
     children: list[tuple[str, nn.Module | None]] | None = None  # read at the first child call
     cursor: int = 0  # where to look first for the next child: Sequential calls them in order
 
@@ -165,8 +165,9 @@ class _Pass:
         if not self.stack:
             return ""
         parent = self.stack[-1]
-        if parent.children is None:
+        if parent.children is None or parent.used_names is None:
             parent.children = list(parent.module._modules.items())
+            parent.used_names = set()
         children = parent.children
         for offset in range(len(children)):
             index = (parent.cursor + offset) % len(children)
