@@ -66,6 +66,13 @@ FormatOpt = Annotated[
         help="text for people; json for scripts; markdown or csv for params and dry-run.",
     ),
 ]
+AllRowsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all",
+        help="Every row on a terminal too (long tables show their first 30 and last 10 there).",
+    ),
+]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Show the Python traceback behind an error.")
 ]
@@ -150,6 +157,12 @@ def _stdout() -> Console:
 
 def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
+
+
+def _capped(all_rows: bool) -> bool:
+    """Long tables are cut to their first and last rows on a terminal, unless --all; a pipe
+    or a file gets every row (and json, markdown, csv always do)."""
+    return not all_rows and _stdout().is_terminal
 
 
 def _version(value: bool) -> None:
@@ -335,6 +348,7 @@ def params(
     input_dtype: InputDtypeOpt = None,
     allow_import: AllowImportOpt = False,
     output: FormatOpt = OutputFormat.text,
+    all_rows: AllRowsOpt = False,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
@@ -357,7 +371,8 @@ def params(
             )
         from netinspect.render.tables import params_rows
 
-        _emit(report, output, params_table, params_json, params_rows)
+        capped = _capped(all_rows)
+        _emit(report, output, lambda r: params_table(r, capped), params_json, params_rows)
 
 
 def _name_examples(compiled: CompiledModel) -> str:
@@ -405,6 +420,7 @@ def dry_run(
         ParamDtype | None, typer.Option("--dtype", help="Parameter dtype (overrides the spec's).")
     ] = None,
     output: FormatOpt = OutputFormat.text,
+    all_rows: AllRowsOpt = False,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
@@ -421,7 +437,8 @@ def dry_run(
         from netinspect.render.text import dry_run_table
 
         report = _run(compiled, input_shape, input_dtype, device)
-        _emit(report, output, dry_run_table, dry_run_json, dry_run_rows)
+        capped = _capped(all_rows)
+        _emit(report, output, lambda r: dry_run_table(r, capped), dry_run_json, dry_run_rows)
 
 
 @app.command()

@@ -142,3 +142,50 @@ def test_tree_golden_shows_depth_cut(update_golden: bool) -> None:
 )
 def test_sizes_are_binary_units(n: int, text: str) -> None:
     assert units.size(n) == text
+
+
+# 91 calls (the root, 30 blocks, 60 layers), 60 parameters
+LONG = "input: [2, 4]\nmodel:\n  - repeat: 30\n    layer: [{Linear: [4, 4]}, ReLU]\n"
+
+
+def _long(*args: str, terminal: bool) -> str:
+    from tests.conftest import run_netinspect
+
+    # FORCE_COLOR makes rich treat the pipe as a terminal; NO_COLOR keeps colours out.
+    env = {"FORCE_COLOR": "1", "NO_COLOR": "1"} if terminal else {}
+    result = run_netinspect(*args, "-", stdin=LONG, env=env)
+    assert result.code == 0, result.err
+    return re.sub(r"\x1b\[[0-9;]*m", "", result.out)  # bold stays under NO_COLOR
+
+
+@pytest.mark.parametrize(("command", "rows"), [("dry-run", 91), ("params", 60)])
+def test_long_tables_show_first_and_last_rows_on_a_terminal(command: str, rows: int) -> None:
+    from netinspect.render.text import ROW_HEAD, ROW_TAIL
+
+    hidden = rows - ROW_HEAD - ROW_TAIL
+    capped = _long(command, terminal=True)
+    assert f"… {hidden} more rows (--all shows them)" in capped
+    every = _long(command, "--all", terminal=True)
+    piped = _long(command, terminal=False)
+    assert "more rows" not in every
+    assert "more rows" not in piped
+    # The same first and last rows, the same totals; only the middle is counted instead.
+    full, cut = _cells(every), _cells(capped)
+    assert len(full) == rows
+    assert len(cut) == ROW_HEAD + 1 + ROW_TAIL
+    assert cut[:ROW_HEAD] == full[:ROW_HEAD]
+    assert cut[-ROW_TAIL:] == full[-ROW_TAIL:]
+    totals = [line for line in every.splitlines() if line.startswith("Total")]
+    assert totals == [line for line in capped.splitlines() if line.startswith("Total")]
+    if command == "params":
+        parsed_rows, total = parse_params_table(piped)
+        assert len(parsed_rows) == rows
+        assert sum(n or 0 for _, n, _ in parsed_rows) == total
+
+
+def _cells(text: str) -> list[list[str]]:
+    """The table's rows, split into cells (column widths differ between cut and full)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("─")) + 1
+    end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[start:end]]
