@@ -247,26 +247,30 @@ def copier(module: nn.Module) -> Callable[[], nn.Module] | None:
     checked once: what a compiler needs for a layer repeated thousands of times."""
     if layer_state(module) is None:
         return None
-    # Per attribute, in the module's own order, how a copy gets it.
-    fields: list[tuple[str, Callable[[], Any]]] = []
-    for name, value in module.__dict__.items():
+    # The module's attributes in their own order; the values that cannot be shared get
+    # replaced per copy by a fresh one from their factory.
+    template = dict(module.__dict__)
+    fresh: list[tuple[str, Callable[[], Any]]] = []
+    for name, value in template.items():
         if name in ("_parameters", "_buffers"):
             if any(t is not None and t.device.type != "meta" for t in value.values()):
                 return None  # real values: a copy would not have them
-            fields.append((name, functools.partial(_fresh_table, dict(value))))
+            fresh.append((name, functools.partial(_fresh_table, dict(value))))
         elif name == "_non_persistent_buffers_set":
-            fields.append((name, functools.partial(set, value)))  # of names
+            fresh.append((name, functools.partial(set, value)))  # of names
         elif name in _BOOKKEEPING and isinstance(value, (dict, set, list)):
             if value:
                 return None  # hooks: they may refer to the module they were registered on
-            fields.append((name, type(value)))
-        else:
-            fields.append((name, functools.partial(_same, value)))  # immutable: shared
+            fresh.append((name, type(value)))
+        # anything else is immutable, as layer_state checked: shared
     cls = type(module)
 
     def make() -> nn.Module:
         copy = cls.__new__(cls)
-        copy.__dict__.update({name: new() for name, new in fields})
+        state = template.copy()
+        for name, new in fresh:
+            state[name] = new()
+        copy.__dict__.update(state)
         return copy
 
     return make
