@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 
 import torch
+from torch import nn
 
 from netinspect.analysis.dryrun import DryRunReport, dry_run, example_input
 from netinspect.analysis.init import (
@@ -67,30 +68,31 @@ def build(
     dtype: str | None = None,
     max_modules: int = DEFAULT_MAX_MODULES,
     max_memory: int | None = None,
-    *,
-    uninitialized: Collection[str] = (),
 ) -> CompiledModel:
     """Compile on ``device``; on a real device, refuse before allocating more than
-    ``max_memory`` bytes (by default, the memory that is free). ``uninitialized``: see
-    :func:`compile_spec`."""
+    ``max_memory`` bytes (by default, the memory that is free)."""
     if dtype is not None:
         spec = dataclasses.replace(spec, dtype=dtype)
     if device != "meta":
-        planned = compile_spec(spec, "meta", max_modules).module
-        tensors = (*planned.parameters(), *planned.buffers())
-        # Lazy tensors have no size until the pass; the estimate covers the rest.
-        needed = sum(t.numel() * t.element_size() for t in tensors if not is_lazy(t))
-        allowed = available_memory() if max_memory is None else max_memory
-        if needed > allowed:
-            what = "is free" if max_memory is None else "is allowed (--max-memory)"
-            raise MemoryLimitError(
-                f"building this model on {device} needs {size(needed)} for its parameters "
-                f"and buffers, but only {size(allowed)} {what}",
-                spec.model.loc,
-                "Inspect it on the meta device instead (the default), which allocates nothing, "
-                "or set --max-memory if swap makes room.",
-            )
-    return compile_spec(spec, device, max_modules, uninitialized=uninitialized)
+        _check_memory(compile_spec(spec, "meta", max_modules).module, spec, device, max_memory)
+    return compile_spec(spec, device, max_modules)
+
+
+def _check_memory(planned: nn.Module, spec: Spec, device: str, max_memory: int | None) -> None:
+    """Refuse to build for real what ``planned`` (the model on meta) shows will not fit."""
+    tensors = (*planned.parameters(), *planned.buffers())
+    # Lazy tensors have no size until the pass; the estimate covers the rest.
+    needed = sum(t.numel() * t.element_size() for t in tensors if not is_lazy(t))
+    allowed = available_memory() if max_memory is None else max_memory
+    if needed > allowed:
+        what = "is free" if max_memory is None else "is allowed (--max-memory)"
+        raise MemoryLimitError(
+            f"building this model on {device} needs {size(needed)} for its parameters "
+            f"and buffers, but only {size(allowed)} {what}",
+            spec.model.loc,
+            "Inspect it on the meta device instead (the default), which allocates nothing, "
+            "or set --max-memory if swap makes room.",
+        )
 
 
 def _param_dtype(compiled: CompiledModel) -> torch.dtype:
@@ -151,13 +153,15 @@ def init_model(
         )
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
-    # Layers the rules overwrite whole get memory without their default init (one random
-    # fill of every weight saved); planning on meta also reports a rule that matches
-    # nothing before anything is allocated.
-    overwritten = overwritten_layers(compile_spec(spec, "meta", max_modules).module, rules)
+    # One plan on meta, before anything is allocated: it reports a rule that matches
+    # nothing, finds the layers the rules overwrite whole (they get memory without their
+    # default init: one random fill of every weight saved), and checks the memory.
+    planned = compile_spec(spec, "meta", max_modules).module
+    overwritten = overwritten_layers(planned, rules)
+    _check_memory(planned, spec, "cpu", max_memory)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        compiled = build(spec, "cpu", None, max_modules, max_memory, uninitialized=overwritten)
+        compiled = compile_spec(spec, "cpu", max_modules, uninitialized=overwritten)
         if any(is_lazy(p) for p in compiled.module.parameters()):
             if shape is None and spec.input is None:
                 raise OptionError(
