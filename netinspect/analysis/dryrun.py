@@ -253,7 +253,7 @@ class _Pass:
         modes = [(m, m.training) for m in self.modules]
         for m in self.modules:
             self.wrap(m)
-        _set_training(self.module, self.modules, False)  # batch norm uses, not updates, stats
+        _set_training([(m, False) for m in self.modules])  # batch norm uses its stats as is
         try:
             with torch.no_grad():
                 if self.per_leaf:
@@ -266,7 +266,7 @@ class _Pass:
                     m.__dict__["forward"] = original
                 else:
                     del m.__dict__["forward"]
-            _restore_training(modes)
+            _set_training(modes)
 
     def tensors(self, mod: nn.Module) -> dict[Hashable, int]:
         """Distinct parameters of ``mod`` and its children, by identity, with their sizes;
@@ -308,18 +308,10 @@ class _Pass:
         return tuple(calls)
 
 
-def _set_training(root: nn.Module, modules: list[nn.Module], mode: bool) -> None:
-    """``root.train(mode)``, by setting each flag when no module overrides ``train``."""
-    if any(type(m).train is not nn.Module.train for m in modules):
-        root.train(mode)
-    else:
-        for m in modules:
-            m.__dict__["training"] = mode  # plain attribute: Module.__setattr__ is slow
-
-
-def _restore_training(modes: list[tuple[nn.Module, bool]]) -> None:
-    """Give each module its own flag back. ``modes`` is in ``modules()`` order, parents
-    first, so where a module's own ``train`` is called its children are set after it."""
+def _set_training(modes: list[tuple[nn.Module, bool]]) -> None:
+    """Give each module its flag. ``modes`` is in ``modules()`` order, parents first, so
+    where a class overrides ``train`` (which sets its children too) they are set after it;
+    otherwise each flag is set directly (``Module.__setattr__`` is slow)."""
     overridden = any(type(m).train is not nn.Module.train for m, _ in modes)
     for m, training in modes:
         if overridden:
