@@ -115,7 +115,7 @@ class _Builder:
         self.shared: dict[str, nn.Module] = {}
         self.origins: dict[int, Location] = {}
         # On meta, the first layer built from a call is the prototype of every later
-        # identical call, which gets a fresh copy of it (see layers.fresh_copy).
+        # identical call, which gets a fresh copy of it (see layers.copier).
         self.copy_layers = copy_layers and device.type == "meta"
         self.copiers: dict[tuple[str, str, str], Callable[[], nn.Module] | None] = {}
 

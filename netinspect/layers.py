@@ -229,22 +229,16 @@ def _fresh_tensor(tensor: torch.Tensor) -> torch.Tensor:
     )
 
 
-def fresh_copy(module: nn.Module) -> nn.Module | None:
-    """A new layer as its constructor would build it again, on meta: same class and
-    settings, its own parameters and buffers (same shapes, dtypes and ``requires_grad``),
-    no hooks. None when ``module`` is not a plain meta leaf (see :func:`layer_state`) or
-    has hooks.
+def copier(module: nn.Module) -> Callable[[], nn.Module] | None:
+    """A function making new copies of ``module`` (as it is now), each a layer as its
+    constructor would build it again on meta: same class and settings, its own parameters
+    and buffers (same shapes, dtypes and ``requires_grad``), no hooks. Checked once, so a
+    layer repeated thousands of times is cheap to copy. None when ``module`` is not a plain
+    meta leaf (see :func:`layer_state`) or has hooks.
 
     Building 12,000 layers spends most of its time in ``__init__`` and ``reset_parameters``,
     whose values mean nothing on meta; a copy takes a fraction of that.
     """
-    make = copier(module)
-    return make() if make is not None else None
-
-
-def copier(module: nn.Module) -> Callable[[], nn.Module] | None:
-    """A function making :func:`fresh_copy` of ``module`` (as it is now) again and again,
-    checked once: what a compiler needs for a layer repeated thousands of times."""
     if layer_state(module) is None:
         return None
     # The module's attributes in their own order; the values that cannot be shared get
@@ -274,10 +268,6 @@ def copier(module: nn.Module) -> Callable[[], nn.Module] | None:
         return copy
 
     return make
-
-
-def _same(value: object) -> object:
-    return value
 
 
 def _fresh_table(tensors: dict[str, torch.Tensor | None]) -> dict[str, torch.Tensor | None]:

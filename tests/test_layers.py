@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from netinspect.layers import fresh_copy, layer_state, registry, signature_text
+from netinspect.layers import copier, layer_state, registry, signature_text
 
 
 def test_registry_holds_only_torch_nn_module_classes() -> None:
@@ -52,6 +52,11 @@ COPYABLE = [
     lambda: nn.Dropout(0.3),
     lambda: nn.Upsample(scale_factor=2, mode="nearest"),
 ]
+
+
+def fresh_copy(module: nn.Module) -> nn.Module | None:
+    make = copier(module)
+    return make() if make is not None else None
 
 
 def _meta(factory: Callable[[], nn.Module]) -> nn.Module:
