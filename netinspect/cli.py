@@ -603,6 +603,7 @@ def init(
 
         limits = _limits(max_nodes, max_depth, max_modules, max_memory)
         loaded = netinspect.load(spec, limits)
+        _skip_dynamo_import()  # torch: only once the spec itself is sound
         from netinspect.analysis.init import Rule, parse_scheme, resolve_scheme
         from netinspect.files import check_writable, save_weights
         from netinspect.render.json import init_json

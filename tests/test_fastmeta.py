@@ -56,3 +56,10 @@ def test_marking_finds_torchs_wrapped_functions_once() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert proc.stdout.split() == ["True", "0", "0"]
+
+
+def test_init_does_not_import_dynamo_either() -> None:
+    # tiny_lm's Embedding is initialized on meta when init plans the model.
+    proc = _cli("init", "configs/tiny_lm.yaml", "--scheme", "xavier", "--seed", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().endswith("dynamo imported: False")
