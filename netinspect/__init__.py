@@ -46,9 +46,10 @@ def load_string(
 
 def load(path: str, limits: Limits | None = None) -> Spec:
     """Read and validate a spec file (``-`` reads standard input)."""
+    from netinspect.limits import Limits
     from netinspect.loader import read_text
 
-    file, text = read_text(path)
+    file, text = read_text(path, (limits or Limits()).max_spec_bytes)
     return load_string(text, file, _default_name(path), limits)
 
 

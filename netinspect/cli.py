@@ -226,7 +226,9 @@ def _limits(
     from netinspect.spec import parse_size
 
     memory = parse_size(max_memory) if max_memory is not None else None
-    return Limits(max_nodes, max_depth, max_modules, memory)
+    return Limits(
+        max_nodes=max_nodes, max_depth=max_depth, max_modules=max_modules, max_memory=memory
+    )
 
 
 def _compile(

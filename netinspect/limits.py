@@ -1,8 +1,8 @@
-"""Safety limits on what a spec may expand to, in one place. No torch here.
+"""Safety limits on what a spec may read, expand to and allocate, in one place. No torch.
 
 A spec may come from a pull request nobody has read yet: these bound the work and memory it
-can ask for, so every input is answered within seconds. Each one can be raised from the
-command line (``--max-nodes``, ``--max-depth``, ``--max-modules``, ``--max-memory``).
+can ask for, so every inspection within them answers in seconds. Each one can be raised
+from the command line and from the environment (see the README's Safety and limits).
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Limits:
+    max_spec_bytes: int = 1 << 20  # bytes read from a spec file; a real spec has kilobytes
     max_nodes: int = 100_000  # YAML nodes after alias expansion; a real spec has hundreds
-    max_depth: int = 100  # YAML nesting levels; a real spec nests a handful
-    max_modules: int = 1_000_000  # modules the model tree expands to
-    max_memory: int | None = None  # bytes a real (cpu) build may take; None: what is free
+    max_depth: int = 100  # nesting levels, of the YAML and of the model through its blocks
+    max_modules: int = 50_000  # modules torch builds, every place of a shared one counted
+    max_tensors: int = 100_000  # parameters and buffers torch builds, counted likewise
+    max_memory: int | None = None  # bytes a real (cpu) run may take; None: what is free

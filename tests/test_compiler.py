@@ -141,7 +141,7 @@ def test_colliding_child_names_are_an_error() -> None:
 def test_module_cap_fails_before_building() -> None:
     with pytest.raises(LimitError) as err:
         compile_text("model:\n  - repeat: 100000000\n    layer: ReLU\n")
-    assert "100,000,001 modules, more than the limit of 1,000,000" in err.value.message
+    assert "100,000,001 modules, more than the limit of 50,000" in err.value.message
     assert err.value.hint is not None
     assert "--max-modules" in err.value.hint
     model = compile_text("model:\n  - repeat: 5\n    layer: ReLU\n", max_modules=6)
