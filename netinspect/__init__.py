@@ -41,7 +41,7 @@ def load_string(
     node = load_text(text, file, limits.max_nodes, limits.max_depth)
     from netinspect.layers import registry  # torch: only once the YAML itself is sound
 
-    return parse_spec(node, name or _default_name(file), registry())
+    return parse_spec(node, name or _default_name(file), registry(), limits.max_depth)
 
 
 def load(path: str, limits: Limits | None = None) -> Spec:
@@ -53,8 +53,9 @@ def load(path: str, limits: Limits | None = None) -> Spec:
     return load_string(text, file, _default_name(path), limits)
 
 
-def compile(spec: Spec, device: str = "meta", max_modules: int | None = None) -> CompiledModel:
+def compile(spec: Spec, device: str = "meta", limits: Limits | None = None) -> CompiledModel:
     """Build the spec's model; on ``meta`` (the default) no parameter memory is allocated."""
-    from netinspect.compiler import DEFAULT_MAX_MODULES, compile_spec
+    from netinspect.compiler import compile_spec
+    from netinspect.limits import Limits
 
-    return compile_spec(spec, device, max_modules or DEFAULT_MAX_MODULES)
+    return compile_spec(spec, device, limits or Limits())

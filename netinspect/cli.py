@@ -86,6 +86,26 @@ MaxModulesOpt = Annotated[
         help="Refuse specs that expand to more modules than this (guards repeat bombs).",
     ),
 ]
+MaxTensorsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-tensors",
+        min=1,
+        envvar="NETINSPECT_MAX_TENSORS",
+        rich_help_panel="Limits",
+        help="Refuse specs whose layers build more parameters and buffers than this.",
+    ),
+]
+MaxSpecSizeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-spec-size",
+        envvar="NETINSPECT_MAX_SPEC_SIZE",
+        rich_help_panel="Limits",
+        help="Read at most this much of a spec, e.g. 4MB.",
+        show_default="1MiB",
+    ),
+]
 MaxNodesOpt = Annotated[
     int,
     typer.Option(
@@ -112,7 +132,8 @@ MaxMemoryOpt = Annotated[
         "--max-memory",
         envvar="NETINSPECT_MAX_MEMORY",
         rich_help_panel="Limits",
-        help="Memory a real (cpu) build may take, e.g. 8GB [default: what is free].",
+        help="Memory a real (cpu) run may take, e.g. 8GB.",
+        show_default="what is free",
     ),
 ]
 InputOpt = Annotated[
@@ -221,13 +242,28 @@ def _reporting(output: OutputFormat, debug: bool) -> Iterator[None]:
 
 
 def _limits(
-    max_nodes: int, max_depth: int, max_modules: int, max_memory: str | None = None
+    max_nodes: int,
+    max_depth: int,
+    max_modules: int,
+    max_tensors: int,
+    max_spec_size: str | None,
+    max_memory: str | None = None,
 ) -> Limits:
     from netinspect.spec import parse_size
 
     memory = parse_size(max_memory) if max_memory is not None else None
+    spec_bytes = (
+        parse_size(max_spec_size, "--max-spec-size")
+        if max_spec_size is not None
+        else DEFAULT_LIMITS.max_spec_bytes
+    )
     return Limits(
-        max_nodes=max_nodes, max_depth=max_depth, max_modules=max_modules, max_memory=memory
+        max_spec_bytes=spec_bytes,
+        max_nodes=max_nodes,
+        max_depth=max_depth,
+        max_modules=max_modules,
+        max_tensors=max_tensors,
+        max_memory=memory,
     )
 
 
@@ -250,7 +286,7 @@ def _compile(
     from netinspect.run import build
 
     dtype_name = dtype.value if dtype else None
-    return build(spec, device.value, dtype_name, limits.max_modules, limits.max_memory)
+    return build(spec, device.value, dtype_name, limits)
 
 
 def _skip_dynamo_import() -> None:
@@ -324,13 +360,19 @@ def tree(
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_tensors: MaxTensorsOpt = DEFAULT_LIMITS.max_tensors,
+    max_spec_size: MaxSpecSizeOpt = None,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
 ) -> None:
     """A tree of the model's blocks: class, arguments, parameter counts, shared and lazy marks."""
     with _reporting(output, debug):
         compiled = _inspected(
-            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype, allow_import
+            spec,
+            _limits(max_nodes, max_depth, max_modules, max_tensors, max_spec_size),
+            input_shape,
+            input_dtype,
+            allow_import,
         )
         from netinspect.analysis import tree as tree_of
         from netinspect.render.json import tree_json
@@ -353,13 +395,19 @@ def params(
     all_rows: AllRowsOpt = False,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_tensors: MaxTensorsOpt = DEFAULT_LIMITS.max_tensors,
+    max_spec_size: MaxSpecSizeOpt = None,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
 ) -> None:
     """Every named parameter with shape, dtype and count; totals count tied tensors once."""
     with _reporting(output, debug):
         compiled = _inspected(
-            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype, allow_import
+            spec,
+            _limits(max_nodes, max_depth, max_modules, max_tensors, max_spec_size),
+            input_shape,
+            input_dtype,
+            allow_import,
         )
         from netinspect.analysis import params as params_of
         from netinspect.render.json import params_json
@@ -393,13 +441,19 @@ def shared(
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_tensors: MaxTensorsOpt = DEFAULT_LIMITS.max_tensors,
+    max_spec_size: MaxSpecSizeOpt = None,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
 ) -> None:
     """Groups of parameter names that are one tensor (tied weights) and what the ties save."""
     with _reporting(output, debug):
         compiled = _inspected(
-            spec, _limits(max_nodes, max_depth, max_modules), input_shape, input_dtype, allow_import
+            spec,
+            _limits(max_nodes, max_depth, max_modules, max_tensors, max_spec_size),
+            input_shape,
+            input_dtype,
+            allow_import,
         )
         from netinspect.analysis import shared as shared_of
         from netinspect.render.json import shared_json
@@ -425,6 +479,8 @@ def dry_run(
     all_rows: AllRowsOpt = False,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_tensors: MaxTensorsOpt = DEFAULT_LIMITS.max_tensors,
+    max_spec_size: MaxSpecSizeOpt = None,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
     max_memory: MaxMemoryOpt = None,
@@ -432,7 +488,7 @@ def dry_run(
     """One forward pass: every call's input and output shape, params and FLOPs; lazy layers
     get their shapes."""
     with _reporting(output, debug):
-        limits = _limits(max_nodes, max_depth, max_modules, max_memory)
+        limits = _limits(max_nodes, max_depth, max_modules, max_tensors, max_spec_size, max_memory)
         compiled = _compile(spec, limits, device, dtype, allow_import)
         from netinspect.render.json import dry_run_json
         from netinspect.render.tables import dry_run_rows
@@ -466,6 +522,8 @@ def check(
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_tensors: MaxTensorsOpt = DEFAULT_LIMITS.max_tensors,
+    max_spec_size: MaxSpecSizeOpt = None,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
 ) -> None:
@@ -483,7 +541,9 @@ def check(
                 hint="Give --max-params, --max-bytes, --max-flops or --expect-output.",
             )
         compiled = _compile(
-            spec, _limits(max_nodes, max_depth, max_modules), allow_import=allow_import
+            spec,
+            _limits(max_nodes, max_depth, max_modules, max_tensors, max_spec_size),
+            allow_import=allow_import,
         )
         from netinspect.analysis.tensors import is_lazy
 
@@ -527,12 +587,14 @@ def diff(
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_tensors: MaxTensorsOpt = DEFAULT_LIMITS.max_tensors,
+    max_spec_size: MaxSpecSizeOpt = None,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
 ) -> None:
     """Parameters added, removed and changed in shape between two specs; totals before/after."""
     with _reporting(output, debug):
-        limits = _limits(max_nodes, max_depth, max_modules)
+        limits = _limits(max_nodes, max_depth, max_modules, max_tensors, max_spec_size)
         old = _inspected(before, limits, input_shape, input_dtype, allow_import)
         new = _inspected(after, limits, input_shape, input_dtype, allow_import)
         from netinspect.analysis.diff import diff as diff_of
@@ -591,6 +653,8 @@ def init(
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_tensors: MaxTensorsOpt = DEFAULT_LIMITS.max_tensors,
+    max_spec_size: MaxSpecSizeOpt = None,
     max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
     max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
     max_memory: MaxMemoryOpt = None,
@@ -603,7 +667,7 @@ def init(
     with _reporting(output, debug):
         import netinspect
 
-        limits = _limits(max_nodes, max_depth, max_modules, max_memory)
+        limits = _limits(max_nodes, max_depth, max_modules, max_tensors, max_spec_size, max_memory)
         loaded = netinspect.load(spec, limits)
         _skip_dynamo_import()  # torch: only once the spec itself is sound
         from netinspect.analysis.init import Rule, parse_scheme, resolve_scheme
@@ -627,8 +691,7 @@ def init(
                 seed=seed,
                 shape=input_shape,
                 input_dtype=input_dtype.value if input_dtype else None,
-                max_modules=limits.max_modules,
-                max_memory=limits.max_memory,
+                limits=limits,
                 progress=progress,
             )
         if out is not None:

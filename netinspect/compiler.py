@@ -9,14 +9,16 @@ of different modules one ``Parameter``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import torch
 from torch import nn
 
 from netinspect.errors import LimitError, Location, SpecError
-from netinspect.layers import build_layer, copier
+from netinspect.guard import BuildBudget
+from netinspect.layers import Structure, build_layer, copier, structure
 from netinspect.limits import Limits
 from netinspect.spec import (
     BlockUse,
@@ -32,8 +34,9 @@ from netinspect.spec import (
     did_you_mean,
 )
 
-#: Default cap on the modules a spec may expand to (``--max-modules`` raises it).
-DEFAULT_MAX_MODULES = Limits.max_modules
+#: Default caps on what a spec may expand to (``--max-modules`` etc. raise them).
+DEFAULT_LIMITS = Limits()
+DEFAULT_MAX_MODULES = DEFAULT_LIMITS.max_modules
 
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
@@ -68,37 +71,128 @@ class CompiledModel:
 def compile_spec(
     spec: Spec,
     device: str = "meta",
-    max_modules: int = DEFAULT_MAX_MODULES,
+    limits: Limits = DEFAULT_LIMITS,
     *,
     copy_layers: bool = True,
     uninitialized: Collection[str] = (),
 ) -> CompiledModel:
-    """Build the model a spec describes.
+    """Build the model a spec describes, within ``limits``.
 
-    The module count is checked before anything is built, so ``repeat: 100000000`` fails
-    in microseconds with a clear message instead of filling memory. On meta, repeats of an
-    identical layer are fresh copies of the first (``copy_layers``), which is several times
-    faster than constructing each; the model is the same either way. On a real device, the
-    layers at the paths in ``uninitialized`` get memory without their default init: for
-    ``init``, whose schemes will overwrite them (see ``analysis.init.overwritten_layers``).
+    What torch will build is counted before the model is: first the spec's own modules,
+    so ``repeat: 100000000`` fails in microseconds; then each distinct layer call's real
+    modules and tensors (``layers.structure``: a ``Transformer`` is dozens of modules, an
+    ``LSTM`` four tensors a layer), so the model is refused before it is built when it
+    exceeds ``max_modules`` or ``max_tensors``. On meta, layers are built under
+    ``guard.MetaOnly`` (nothing real, bounded work), and repeats of an identical layer are
+    fresh copies of the first (``copy_layers``), several times faster than constructing
+    each; the model is the same either way. On a real device, the layers at the paths in
+    ``uninitialized`` get memory without their default init: for ``init``, whose schemes
+    will overwrite them (see ``analysis.init.overwritten_layers``).
     """
-    n_modules = count_modules(spec)
-    if n_modules > max_modules:
-        raise LimitError(
-            f"the model expands to {n_modules:,} modules, more than the limit of {max_modules:,}",
-            spec.model.loc,
-            "Raise the limit with --max-modules if the model is really this large.",
-        )
-    builder = _Builder(spec, torch.device(device), copy_layers, frozenset(uninitialized))
+    _check_count("modules", count_modules(spec), limits.max_modules, spec.model.loc)
+    budget = BuildBudget(limits.max_tensors)
+    prototypes = _measure(spec, limits, budget)
+    measured = {key: s for key, (s, _) in prototypes.items()}
+    unused = Structure(1, 0)  # a definition the model never uses is sized, not built
+
+    _check_count(
+        "modules",
+        count_modules(spec, lambda call: measured.get(_call_key(call), unused).modules),
+        limits.max_modules,
+        spec.model.loc,
+    )
+    _check_count(
+        "tensors (parameters and buffers)",
+        count_modules(
+            spec, lambda call: measured.get(_call_key(call), unused).tensors, per_sequence=0
+        ),
+        limits.max_tensors,
+        spec.model.loc,
+    )
+    builder = _Builder(spec, torch.device(device), budget, copy_layers, frozenset(uninitialized))
+    if builder.copy_layers:  # the measured layers are the first of their kind
+        builder.first = {key: module for key, (_, module) in prototypes.items() if module}
     built = builder.build(spec.model, "")
     # `model: ReLU` is a one-layer model; the result is always an nn.Sequential.
     root = built if isinstance(built, nn.Sequential) else nn.Sequential(built)
     builder.record(root, spec.model)
     if spec.dtype != "float32":
         root.to(dtype=DTYPES[spec.dtype])  # in place: Parameter identity (ties) is preserved
-    for tie in spec.ties:
-        _apply_tie(root, tie)
+    if spec.ties:
+        names = dict(root.named_parameters(remove_duplicate=False))
+        aliases: dict[int, list[str]] = {}
+        for name, p in names.items():
+            aliases.setdefault(id(p), []).append(name)
+        for tie in spec.ties:
+            _apply_tie(root, tie, names, aliases)
     return CompiledModel(spec.name, root, spec, builder.origins)
+
+
+def _check_count(what: str, count: int, limit: int, loc: Location) -> None:
+    if count > limit:
+        option = "--max-modules" if what == "modules" else "--max-tensors"
+        raise LimitError(
+            f"the model expands to {count:,} {what}, more than the limit of {limit:,}",
+            loc,
+            f"Raise the limit with {option} if the model is really this large.",
+        )
+
+
+_CallKey: TypeAlias = tuple[str, str, str]
+
+
+def _call_key(call: LayerCall) -> _CallKey:
+    return (call.cls_name, repr(call.args), repr(call.kwargs))  # repr: 1, 1.0, True differ
+
+
+def _measure(
+    spec: Spec, limits: Limits, budget: BuildBudget
+) -> dict[_CallKey, tuple[Structure, nn.Module | None]]:
+    """Every distinct layer call's structure, measured on meta in the order the model
+    builds them, with the module built for it when measuring meant building it (it is
+    then the first of its kind in a meta build). A single call beyond a limit is refused
+    at its own line."""
+    found: dict[_CallKey, tuple[Structure, nn.Module | None]] = {}
+    meta = torch.device("meta")
+    for call in _calls(spec):
+        key = _call_key(call)
+        if key in found:
+            continue
+        measured = structure(call, lambda probe, shown: build_layer(probe, meta, budget, shown))
+        found[key] = measured
+        for what, count, limit, option in (
+            ("modules", measured[0].modules, limits.max_modules, "--max-modules"),
+            ("tensors", measured[0].tensors, limits.max_tensors, "--max-tensors"),
+        ):
+            if count > limit:
+                raise LimitError(
+                    f"this {call.cls_name} alone builds {count:,} {what}, more than the "
+                    f"limit of {limit:,} for the whole model",
+                    call.loc,
+                    f"Check its arguments, or raise the limit with {option}.",
+                )
+    return found
+
+
+def _calls(spec: Spec) -> Iterator[LayerCall]:
+    """The layer calls of the model in the order it is built (each definition once)."""
+    seen: set[tuple[str, str]] = set()
+    stack: list[Layer | Repeat] = [spec.model]
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, LayerCall):
+            yield layer
+        elif isinstance(layer, Repeat):
+            if layer.count:
+                stack.append(layer.layer)
+        elif isinstance(layer, Sequence):
+            stack.extend(reversed([i.layer if isinstance(i, Child) else i for i in layer.items]))
+        else:
+            key = ("block" if isinstance(layer, BlockUse) else "shared", layer.name)
+            if key not in seen:
+                seen.add(key)
+                defs = spec.blocks if isinstance(layer, BlockUse) else spec.shared
+                stack.append(defs[layer.name])
 
 
 class _Builder:
@@ -106,12 +200,15 @@ class _Builder:
         self,
         spec: Spec,
         device: torch.device,
+        budget: BuildBudget,
         copy_layers: bool = True,
         uninitialized: frozenset[str] = frozenset(),
     ):
         self.spec = spec
         self.uninitialized = uninitialized
         self.device = device
+        self.budget = budget
+        self.first: dict[_CallKey, nn.Module] = {}  # modules measured before the build
         self.shared: dict[str, nn.Module] = {}
         self.origins: dict[int, Location] = {}
         # On meta, the first layer built from a call is the prototype of every later
@@ -139,14 +236,15 @@ class _Builder:
         if path in self.uninitialized and self.device.type != "meta":
             return build_layer(call, torch.device("meta")).to_empty(device=self.device)
         if not self.copy_layers:
-            return build_layer(call, self.device)
-        key = (call.cls_name, repr(call.args), repr(call.kwargs))  # repr: 1, 1.0, True differ
+            return build_layer(call, self.device, self.budget)
+        key = _call_key(call)
         if key not in self.copiers:
-            module = build_layer(call, self.device)
+            first = self.first.pop(key, None)
+            module = first if first is not None else build_layer(call, self.device, self.budget)
             self.copiers[key] = copier(module)  # None: this layer cannot be copied
             return module
         make = self.copiers[key]
-        return make() if make is not None else build_layer(call, self.device)
+        return make() if make is not None else build_layer(call, self.device, self.budget)
 
     def sequence(self, seq: Sequence, path: str) -> nn.Sequential:
         module = nn.Sequential()
@@ -172,6 +270,12 @@ class _Builder:
                 loc,
                 "Child names in a block must differ; list items are named by position.",
             )
+        if hasattr(parent, name):  # add_module would refuse it; say why, where
+            raise SpecError(
+                f"the child name {name!r} is taken: every torch module has an attribute {name!r}",
+                loc,
+                "Rename the child.",
+            )
         parent.add_module(name, child)
 
 
@@ -179,9 +283,14 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _apply_tie(root: nn.Module, tie: Tie) -> None:
-    """Make every later parameter in ``tie`` the very same Parameter as the first."""
-    names = dict(root.named_parameters(remove_duplicate=False))
+def _apply_tie(
+    root: nn.Module, tie: Tie, names: dict[str, nn.Parameter], aliases: dict[int, list[str]]
+) -> None:
+    """Make every later parameter in ``tie`` the very same Parameter as the first.
+
+    ``names`` is the model's ``named_parameters`` and ``aliases`` its names by tensor,
+    read once for all ties and kept up to date here: reading them again for each tie made
+    a long ties: list quadratic."""
     first_name, first_loc = tie.names[0], tie.locs[0]
     first = _tie_target(names, first_name, first_loc)
     for name, loc in zip(tie.names[1:], tie.locs[1:], strict=False):
@@ -195,6 +304,11 @@ def _apply_tie(root: nn.Module, tie: Tie) -> None:
         owner_path, _, attr = name.rpartition(".")
         owner = root.get_submodule(owner_path) if owner_path else root
         owner._parameters[attr] = first  # the same Parameter object: a real tie
+        if other is not first:  # every name of the replaced tensor (a shared module's)
+            moved = aliases.pop(id(other), [])
+            for alias in moved:
+                names[alias] = first
+            aliases.setdefault(id(first), []).extend(moved)
 
 
 def _describe_param(p: nn.Parameter) -> str:

@@ -23,8 +23,9 @@ from netinspect.analysis.init import (
     resolve_scheme,
 )
 from netinspect.analysis.tensors import alias_groups, is_lazy
-from netinspect.compiler import DEFAULT_MAX_MODULES, DTYPES, CompiledModel, compile_spec
+from netinspect.compiler import DEFAULT_LIMITS, DTYPES, CompiledModel, compile_spec
 from netinspect.errors import Location, NetinspectError, OptionError
+from netinspect.limits import Limits
 from netinspect.render.units import size
 from netinspect.spec import InputSpec, Spec, parse_shape
 
@@ -66,16 +67,16 @@ def build(
     spec: Spec,
     device: str = "meta",
     dtype: str | None = None,
-    max_modules: int = DEFAULT_MAX_MODULES,
-    max_memory: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> CompiledModel:
     """Compile on ``device``; on a real device, refuse before allocating more than
-    ``max_memory`` bytes (by default, the memory that is free)."""
+    ``limits.max_memory`` bytes (by default, the memory that is free)."""
     if dtype is not None:
         spec = dataclasses.replace(spec, dtype=dtype)
     if device != "meta":
-        _check_memory(compile_spec(spec, "meta", max_modules).module, spec, device, max_memory)
-    return compile_spec(spec, device, max_modules)
+        planned = compile_spec(spec, "meta", limits).module
+        _check_memory(planned, spec, device, limits.max_memory)
+    return compile_spec(spec, device, limits)
 
 
 def _check_memory(planned: nn.Module, spec: Spec, device: str, max_memory: int | None) -> None:
@@ -136,8 +137,7 @@ def init_model(
     seed: int | None = None,
     shape: str | None = None,
     input_dtype: str | None = None,
-    max_modules: int = DEFAULT_MAX_MODULES,
-    max_memory: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[CompiledModel, InitReport]:
     """Build the model for real on cpu under ``seed`` and apply ``rules``, last one winning.
@@ -156,12 +156,12 @@ def init_model(
     # One plan on meta, before anything is allocated: it reports a rule that matches
     # nothing, finds the layers the rules overwrite whole (they get memory without their
     # default init: one random fill of every weight saved), and checks the memory.
-    planned = compile_spec(spec, "meta", max_modules).module
+    planned = compile_spec(spec, "meta", limits).module
     overwritten = overwritten_layers(planned, rules)
-    _check_memory(planned, spec, "cpu", max_memory)
+    _check_memory(planned, spec, "cpu", limits.max_memory)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        compiled = compile_spec(spec, "cpu", max_modules, uninitialized=overwritten)
+        compiled = compile_spec(spec, "cpu", limits, uninitialized=overwritten)
         if any(is_lazy(p) for p in compiled.module.parameters()):
             if shape is None and spec.input is None:
                 raise OptionError(

@@ -46,12 +46,12 @@ def spec_schema() -> dict[str, Any]:
     }
     scheme = {
         "anyOf": [
-            {"enum": list(SCHEME_NAMES)},
-            {"type": "string", "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"},
+            {"enum": list(SCHEME_NAMES)},  # never Python: that is for the command line
             {
                 "type": "object",
                 "minProperties": 1,
                 "maxProperties": 1,
+                "propertyNames": {"enum": list(SCHEME_NAMES)},
                 "additionalProperties": {"$ref": "#/$defs/arguments"},
             },
         ]

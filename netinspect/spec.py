@@ -11,16 +11,20 @@ from __future__ import annotations
 import difflib
 import re
 import string
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from netinspect.dtypes import InputDtype, ParamDtype
-from netinspect.errors import LayerError, Location, OptionError, SpecError
+from netinspect.errors import LayerError, LimitError, Location, OptionError, SpecError
+from netinspect.limits import Limits
 from netinspect.loader import Map, Node, Scalar, Seq, describe
 from netinspect.schemes import SCHEME_NAMES
 
 SUPPORTED_VERSIONS = (1,)
+DEFAULT_MAX_DEPTH = Limits.max_depth
+#: Longest name a spec may give a module, block or model: names are printed in every table.
+MAX_NAME_LENGTH = 256
 
 
 PARAM_DTYPES = tuple(d.value for d in ParamDtype)
@@ -151,6 +155,33 @@ def did_you_mean(name: str, candidates: Collection[str]) -> str | None:
     return "Did you mean " + " or ".join(repr(m) for m in matches) + "?"
 
 
+def unprintable(text: str) -> str | None:
+    """The first character of ``text`` that must not be printed as it is: a control
+    character (a newline, an escape that restyles a terminal), a bidirectional override or
+    another invisible format character, a line or paragraph separator. None when clean."""
+    for char in text:
+        if not char.isprintable() and char != " ":
+            return char
+    return None
+
+
+def check_name(text: str, what: str, loc: Location) -> str:
+    """A name the user gave something that is printed: short, one line, plain text."""
+    bad = unprintable(text)
+    if bad is not None:
+        raise SpecError(
+            f"{what} {text!r} contains the character U+{ord(bad):04X}; names are printed in "
+            "tables and must be plain visible text",
+            loc,
+        )
+    if len(text) > MAX_NAME_LENGTH:
+        raise SpecError(
+            f"{what} is {len(text):,} characters long; names have at most {MAX_NAME_LENGTH}",
+            loc,
+        )
+    return text
+
+
 def _is_numberish(node: Node) -> bool:
     """True for values that can only be constructor arguments: numbers, lists of numbers."""
     if isinstance(node, Scalar):
@@ -158,6 +189,11 @@ def _is_numberish(node: Node) -> bool:
     if isinstance(node, Seq):
         return bool(node.items) and all(_is_numberish(i) for i in node.items)
     return False
+
+
+# The format spec of {i}: fill, align, sign, '#', '0', a width and precision of at most two
+# digits, a grouping and a type. A wider one ({i:>1500000000}) would build gigabytes.
+_INDEX_FORMAT = re.compile(r"^(?:.?[<>=^])?[+\- ]?#?0?[0-9]{0,2}[_,]?(?:\.[0-9]{1,2})?[bcdoxXn]?$")
 
 
 def _check_name_format(fmt: Scalar, count: int) -> str:
@@ -168,13 +204,21 @@ def _check_name_format(fmt: Scalar, count: int) -> str:
         )
     only_i = f"bad repeat name {text!r}: the only field allowed is {{i}}, the copy's index"
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+        fields = [(f, spec) for _, f, spec, _ in string.Formatter().parse(text) if f is not None]
     except ValueError as exc:
         raise SpecError(f"bad repeat name {text!r}: {exc}", fmt.loc) from None
-    if any(f != "i" for f in fields):
+    if any(f != "i" for f, _ in fields):
         raise SpecError(only_i, fmt.loc)
+    for _, spec in fields:
+        if spec and not _INDEX_FORMAT.match(spec):
+            raise SpecError(
+                f"bad repeat name {text!r}: {{i:{spec}}} is not a format for the index",
+                fmt.loc,
+                "Use a plain format such as {i}, {i:02d} or {i:>3}: a width of at most two "
+                "digits, no nested fields.",
+            )
     try:
-        text.format(i=0)
+        first, last = text.format(i=0), text.format(i=max(count - 1, 0))
     except (ValueError, IndexError, KeyError) as exc:  # a bad format spec: {i:q}
         raise SpecError(f"bad repeat name {text!r}: {exc}", fmt.loc) from None
     if count > 1 and not fields:
@@ -183,8 +227,10 @@ def _check_name_format(fmt: Scalar, count: int) -> str:
             fmt.loc,
             "Add {i} for the copy's index, e.g. 'block {i}'.",
         )
-    if "." in text.format(i=0):
+    if "." in first:
         raise SpecError(f"bad repeat name {text!r}: module names cannot contain '.'", fmt.loc)
+    check_name(first, "the repeat name", fmt.loc)
+    check_name(last, "the repeat name", fmt.loc)
     return text
 
 
@@ -295,7 +341,7 @@ class _Parser:
                 f"bad child name {text!r}: module names are non-empty and cannot contain '.'",
                 key.loc,
             )
-        return text
+        return check_name(text, "the child name", key.loc)
 
     def layer_with_args(self, key: Scalar, value: Node) -> Layer:
         if not isinstance(key.value, str):
@@ -381,7 +427,7 @@ def _definitions(node: Node | None, what: str) -> dict[str, tuple[Scalar, Node]]
     for key, value in node:
         if not isinstance(key.value, str) or not key.value:
             raise SpecError(f"a {what} name must be text, got {describe(key)}", key.loc)
-        defs[key.value] = (key, value)
+        defs[check_name(key.value, f"the {what} name", key.loc)] = (key, value)
     return defs
 
 
@@ -465,7 +511,17 @@ def _scheme(node: Node, parser: _Parser) -> SchemeSpec:
             f"got {describe(node)}",
             node.loc,
         )
-    if name not in SCHEME_NAMES and ":" not in name:  # pkg.mod:func is checked when applied
+    if name not in SCHEME_NAMES and (":" in name or "." in name):
+        # A spec is untrusted: its rules never name code, even when the command line
+        # allows imports for its own --scheme.
+        raise SpecError(
+            f"init rules in a spec name built-in schemes only, and {name!r} names Python code",
+            node.loc,
+            f"A spec never runs code. To use your own function, pass it on the command line: "
+            f"netinspect init SPEC --scheme {name} --allow-import (with --select or --type "
+            "to choose where it applies).",
+        )
+    if name not in SCHEME_NAMES:
         raise SpecError(
             f"unknown init scheme {name!r}; expected one of: {', '.join(SCHEME_NAMES)}",
             node.loc,
@@ -509,47 +565,126 @@ def _init_rules(node: Node, parser: _Parser) -> tuple[InitRule, ...]:
     return tuple(rules)
 
 
-def _references(layer: Layer | Repeat) -> Iterator[BlockUse | SharedUse]:
+_Key: TypeAlias = tuple[str, str]  # ("block" or "shared", name)
+_Refs: TypeAlias = list[tuple[BlockUse | SharedUse, int]]  # a use, and its nesting level
+
+
+def _key(ref: BlockUse | SharedUse) -> _Key:
+    return ("block" if isinstance(ref, BlockUse) else "shared", ref.name)
+
+
+def _local_depth(layer: Layer | Repeat, level: int, refs: _Refs) -> int:
+    """Module levels of ``layer`` itself, not following uses of blocks and shared modules,
+    which are collected in ``refs`` with the level they stand at. Recursion here is bounded
+    by the YAML's own nesting (the loader's depth limit)."""
+    if isinstance(layer, LayerCall):
+        return 1
     if isinstance(layer, (BlockUse, SharedUse)):
-        yield layer
-    elif isinstance(layer, Repeat):
-        yield from _references(layer.layer)
-    elif isinstance(layer, Sequence):
-        for item in layer.items:
-            yield from _references(item.layer if isinstance(item, Child) else item)
+        refs.append((layer, level))
+        return 0
+    if isinstance(layer, Repeat):
+        return _local_depth(layer.layer, level, refs)
+    items = (i.layer if isinstance(i, Child) else i for i in layer.items)
+    return 1 + max((_local_depth(i, level + 1, refs) for i in items), default=0)
 
 
-def _check_cycles(blocks: Mapping[str, Layer], shared: Mapping[str, Layer]) -> None:
-    """A block or shared module that (indirectly) contains itself can never be built."""
-    defs: dict[tuple[str, str], Layer] = {("block", n): v for n, v in blocks.items()}
+def _definitions_info(
+    blocks: Mapping[str, Layer], shared: Mapping[str, Layer]
+) -> dict[_Key, tuple[Layer, _Refs]]:
+    defs: dict[_Key, Layer] = {("block", n): v for n, v in blocks.items()}
     defs.update({("shared", n): v for n, v in shared.items()})
-    done: set[tuple[str, str]] = set()
+    info: dict[_Key, tuple[Layer, _Refs]] = {}
+    for key, layer in defs.items():
+        refs: _Refs = []
+        _local_depth(layer, 0, refs)
+        info[key] = (layer, refs)
+    return info
 
-    def visit(key: tuple[str, str], path: list[tuple[str, str]]) -> None:
-        if key in done:
-            return
-        for ref in _references(defs[key]):
-            ref_key = ("block" if isinstance(ref, BlockUse) else "shared", ref.name)
-            if ref_key in path or ref_key == key:
-                cycle = [*path, key, ref_key]
-                start = cycle.index(ref_key)
-                chain = " → ".join(n for _, n in cycle[start:])
+
+def _post_order(info: dict[_Key, tuple[Layer, _Refs]]) -> list[_Key]:
+    """Every definition after the ones it uses; a definition that (indirectly) uses itself
+    can never be built and is refused. Without recursion: the chain of uses may be as long
+    as the spec is."""
+    order: list[_Key] = []
+    done: set[_Key] = set()
+    for root in info:
+        if root in done:
+            continue
+        path, walks = [root], [iter(info[root][1])]
+        while walks:
+            step = next(walks[-1], None)
+            if step is None:  # every use below path[-1] is done
+                done.add(path[-1])
+                order.append(path.pop())
+                walks.pop()
+                continue
+            ref = step[0]
+            ref_key = _key(ref)
+            if ref_key in path:
+                chain = " → ".join(n for _, n in [*path[path.index(ref_key) :], ref_key])
                 raise SpecError(
                     f"{ref_key[0]} {ref.name!r} contains itself ({chain}); "
                     "a model cannot contain itself",
                     ref.loc,
                 )
-            visit(ref_key, [*path, key])
-        done.add(key)
+            if ref_key not in done:
+                path.append(ref_key)
+                walks.append(iter(info[ref_key][1]))
+    return order
 
-    for key in defs:
-        visit(key, [])
+
+def _check_structure(
+    blocks: Mapping[str, Layer], shared: Mapping[str, Layer], model: Layer, max_depth: int
+) -> None:
+    """Refuse definitions that contain themselves, and a model that nests deeper than
+    ``max_depth`` through its blocks (400 blocks each holding the next nest 400 levels, in
+    a few YAML lines), which would exhaust Python's stack in torch and here."""
+    info = _definitions_info(blocks, shared)
+    depth: dict[_Key, int] = {}
+    for key in _post_order(info):
+        layer, refs = info[key]
+        local = _local_depth(layer, 0, [])
+        depth[key] = max([local, *(lvl + depth[_key(r)] for r, lvl in refs)])
+    model_refs: _Refs = []
+    total = _local_depth(model, 0, model_refs)
+    total = max([total, *(lvl + depth[_key(r)] for r, lvl in model_refs)]) + (
+        0 if isinstance(model, Sequence) else 1  # one layer is wrapped in a Sequential
+    )
+    if total > max_depth:
+        chain, where = _deepest_chain(model_refs, info, depth)
+        raise LimitError(
+            f"the model nests {total} modules deep through its blocks ({chain}), more than "
+            f"the limit of {max_depth}",
+            where or model.loc,
+            "Flatten the chain of blocks, or raise the limit with --max-depth.",
+        )
 
 
-def parse_spec(root: Node, default_name: str, layer_names: Collection[str]) -> Spec:
+def _deepest_chain(
+    uses: _Refs, info: dict[_Key, tuple[Layer, _Refs]], depth: dict[_Key, int]
+) -> tuple[str, Location | None]:
+    """The uses along the deepest path from the model, as 'a → b → …', and where it starts."""
+    names: list[str] = []
+    start: Location | None = None
+    while uses:
+        ref, _ = max(uses, key=lambda u: u[1] + depth[_key(u[0])])
+        start = start or ref.loc
+        names.append(ref.name)
+        uses = info[_key(ref)][1]
+    shown = names if len(names) <= 6 else [*names[:3], "…", *names[-2:]]
+    return " → ".join(shown), start
+
+
+def parse_spec(
+    root: Node,
+    default_name: str,
+    layer_names: Collection[str],
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Spec:
     """Validate a loaded document and build the :class:`Spec`.
 
-    ``layer_names`` are the ``torch.nn`` classes a layer may name (see ``layers.registry``).
+    ``layer_names`` are the ``torch.nn`` classes a layer may name (see ``layers.registry``);
+    ``max_depth`` bounds how deep the model nests, its blocks' contents included.
     """
     if isinstance(root, Scalar) and root.value is None:
         raise SpecError(
@@ -566,14 +701,14 @@ def parse_spec(root: Node, default_name: str, layer_names: Collection[str]) -> S
     version = 1
     if version_node is not None:
         v = version_node.value if isinstance(version_node, Scalar) else None
-        if isinstance(v, bool) or v not in SUPPORTED_VERSIONS:
-            shown = v if isinstance(v, int) and not isinstance(v, bool) else describe(version_node)
+        if type(v) is not int or v not in SUPPORTED_VERSIONS:  # not 1.0, not true
+            shown = v if type(v) is int else describe(version_node)
             raise SpecError(
                 f"unsupported spec version {shown}; this netinspect reads "
                 f"version {', '.join(map(str, SUPPORTED_VERSIONS))}",
                 version_node.loc,
+                "Write the version as a whole number: version: 1.",
             )
-        assert isinstance(v, int)
         version = v
 
     name = default_name
@@ -581,14 +716,13 @@ def parse_spec(root: Node, default_name: str, layer_names: Collection[str]) -> S
     if name_node is not None:
         if not isinstance(name_node, Scalar) or not isinstance(name_node.value, (str, int)):
             raise SpecError(f"name: is text, got {describe(name_node)}", name_node.loc)
-        name = str(name_node.value)
+        name = check_name(str(name_node.value), "the model name", name_node.loc)
 
     block_defs = _definitions(root.get("blocks"), "blocks")
     shared_defs = _definitions(root.get("shared"), "shared")
     parser = _Parser(layer_names, set(block_defs), set(shared_defs))
     blocks = {n: parser.layer(v) for n, (_, v) in block_defs.items()}
     shared = {n: parser.layer(v) for n, (_, v) in shared_defs.items()}
-    _check_cycles(blocks, shared)
 
     model_node = root.get("model")
     if model_node is None:
@@ -598,6 +732,7 @@ def parse_spec(root: Node, default_name: str, layer_names: Collection[str]) -> S
             "Add e.g. 'model: [{Linear: [4, 8]}, ReLU, {Linear: [8, 1]}]'.",
         )
     model = parser.layer(model_node)
+    _check_structure(blocks, shared, model, max_depth)
 
     dtype_node = root.get("dtype")
     input_node = root.get("input")
@@ -616,30 +751,33 @@ def parse_spec(root: Node, default_name: str, layer_names: Collection[str]) -> S
     )
 
 
-def count_modules(spec: Spec) -> int:
+def count_modules(
+    spec: Spec, weight: Callable[[LayerCall], int] = lambda call: 1, per_sequence: int = 1
+) -> int:
     """How many modules the model tree expands to, without building it.
 
     Exact Python integers, so ``repeat: 100000000`` inside ``repeat: 100000000`` is counted,
-    not built. A shared module counts once per place it appears.
+    not built. A shared module counts once per place it appears. ``weight`` is what one
+    layer call counts (1 by default; a measured count of its modules or tensors), and
+    ``per_sequence`` what a block's own ``nn.Sequential`` counts (0 when counting
+    tensors). The definitions are sized in order, so no recursion follows a chain of blocks.
     """
-    memo: dict[tuple[str, str], int] = {}
+    info = _definitions_info(spec.blocks, spec.shared)
+    sizes: dict[_Key, int] = {}
 
-    def size(layer: Layer | Repeat) -> int:
+    def size(layer: Layer | Repeat) -> int:  # recursion bounded by the YAML's nesting
         if isinstance(layer, LayerCall):
-            return 1
+            return weight(layer)
         if isinstance(layer, Repeat):
-            return layer.count * size(layer.layer)
+            return layer.count * size(layer.layer) if layer.count else 0
         if isinstance(layer, Sequence):
-            return 1 + sum(size(i.layer if isinstance(i, Child) else i) for i in layer.items)
-        key = ("block" if isinstance(layer, BlockUse) else "shared", layer.name)
-        if key not in memo:
-            body = (
-                spec.blocks[layer.name] if isinstance(layer, BlockUse) else spec.shared[layer.name]
-            )
-            memo[key] = size(body)
-        return memo[key]
+            items = (i.layer if isinstance(i, Child) else i for i in layer.items)
+            return per_sequence + sum(size(i) for i in items)
+        return sizes[_key(layer)]
 
-    return size(spec.model)
+    for key in _post_order(info):
+        sizes[key] = size(info[key][0])
+    return size(spec.model) + (0 if isinstance(spec.model, Sequence) else per_sequence)
 
 
 def parse_shape(text: str, option: str = "--input") -> tuple[int, ...]:

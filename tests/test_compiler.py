@@ -9,6 +9,7 @@ from torch import nn
 import netinspect
 from netinspect.compiler import DEFAULT_MAX_MODULES, compile_spec
 from netinspect.errors import LayerError, LimitError, SpecError
+from netinspect.limits import Limits
 from tests.conftest import CONFIG_NAMES, CONFIGS, sequential
 from tests.reference import REFERENCES
 
@@ -144,7 +145,7 @@ def test_module_cap_fails_before_building() -> None:
     assert "100,000,001 modules, more than the limit of 50,000" in err.value.message
     assert err.value.hint is not None
     assert "--max-modules" in err.value.hint
-    model = compile_text("model:\n  - repeat: 5\n    layer: ReLU\n", max_modules=6)
+    model = compile_text("model:\n  - repeat: 5\n    layer: ReLU\n", limits=Limits(max_modules=6))
     assert len(model) == 5
 
 
@@ -237,3 +238,65 @@ def test_copied_layers_build_the_same_model_as_constructed_ones(case: str) -> No
     copied = compile_spec(spec).module
     constructed = compile_spec(spec, copy_layers=False).module
     assert _layout(copied) == _layout(constructed)
+
+
+# -- what torch really builds --------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("layer", "what"),
+    [
+        ("{LSTM: {input_size: 8, hidden_size: 8, num_layers: 200000}}", "800,000 tensors"),
+        (
+            "{Transformer: {d_model: 8, nhead: 2, num_encoder_layers: 20000, "
+            "num_decoder_layers: 1, dim_feedforward: 8}}",
+            "200,021 modules",
+        ),
+    ],
+)
+def test_one_layer_that_builds_too_much_is_refused_before_it_is_built(
+    layer: str, what: str
+) -> None:
+    with pytest.raises(LimitError) as err:
+        compile_text(f"model:\n  - {layer}\n")
+    assert f"alone builds {what}, more than the limit" in err.value.message
+    assert err.value.location is not None
+    assert (err.value.location.line, err.value.location.column) == (2, 6)
+
+
+def test_the_tensor_limit_counts_every_repeat() -> None:
+    lstm = "{LSTM: {input_size: 2, hidden_size: 2, num_layers: 3}}"
+    text = f"model:\n  - repeat: 30\n    layer: {lstm}\n"
+    assert len(compile_text(text, limits=Limits(max_tensors=360))) == 30
+    with pytest.raises(LimitError, match="expands to 360 tensors"):
+        compile_text(text, limits=Limits(max_tensors=359))
+    with pytest.raises(LimitError, match="expands to 31 modules"):
+        compile_text(text, limits=Limits(max_modules=30))
+
+
+@pytest.mark.parametrize("name", ["training", "forward", "_modules", "append", "T_destination"])
+def test_child_names_torch_modules_use_are_located_errors(name: str) -> None:
+    with pytest.raises(SpecError, match=f"the child name '{name}' is taken") as err:
+        compile_text(f"model:\n  a: ReLU\n  {name}: ReLU\n")
+    assert err.value.location is not None
+    assert err.value.location.line == 3
+
+
+def test_ties_follow_a_shared_module_to_all_its_names() -> None:
+    text = (
+        "shared:\n  s: {Linear: [2, 2]}\n"
+        "model:\n  a: {Linear: [2, 2]}\n  b: s\n  c: s\n"
+        "ties:\n  - [a.weight, b.weight]\n  - [c.weight, a.bias]\n"
+    )
+    with pytest.raises(SpecError, match=r"cannot tie a\.bias"):
+        compile_text(text)  # c.weight is a.weight now: [2, 2], not a.bias's [2]
+    model = compile_text(text.replace(", a.bias]", ", b.weight]"))
+    weights = {id(m.weight) for m in model if isinstance(m, nn.Linear)}
+    assert len(weights) == 1
+
+
+def test_many_ties_give_torch_s_groups() -> None:
+    n = 2000
+    text = "model:\n" + "".join(f"  l{i}: {{Linear: [2, 2]}}\n" for i in range(n))
+    text += "ties:\n" + "".join(f"  - [l0.weight, l{i}.weight]\n" for i in range(1, n))
+    model = compile_text(text)
+    assert len({id(m.weight) for m in model}) == 1
+    assert len({id(m.bias) for m in model}) == n

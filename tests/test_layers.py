@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import inspect
+import typing
 from collections.abc import Callable
 
 import pytest
 import torch
 from torch import nn
 
-from netinspect.layers import copier, layer_state, registry, signature_text
+from netinspect.errors import LayerError, LimitError, Location
+from netinspect.guard import BuildBudget, MetaOnly
+from netinspect.layers import (
+    MULTIPLIERS,
+    Structure,
+    _user_parameters,
+    build_layer,
+    check_arguments,
+    copier,
+    layer_state,
+    registry,
+    signature_text,
+    structure,
+)
+from netinspect.spec import LayerCall
 
 
 def test_registry_holds_only_torch_nn_module_classes() -> None:
@@ -125,3 +141,128 @@ def test_layer_state_tells_settings_and_shapes_apart() -> None:
     assert layer_state(double) != layer_state(_meta(lambda: nn.Linear(3, 4)))
     evaluating = _meta(lambda: nn.Dropout(0.1)).eval()
     assert layer_state(evaluating) != layer_state(_meta(lambda: nn.Dropout(0.1)))
+
+
+# -- untrusted arguments -------------------------------------------------------------------
+def _sample(parameter: inspect.Parameter) -> object:
+    """A plausible value for a required constructor parameter, by its annotation."""
+    annotation = parameter.annotation
+    if typing.get_origin(annotation) is typing.Literal:
+        return typing.get_args(annotation)[0]
+    return {int: 4, float: 0.5, bool: True, str: "mean"}.get(annotation, 4)
+
+
+def _required(cls: type[nn.Module]) -> dict[str, object]:
+    return {p.name: _sample(p) for p in _user_parameters(cls) if p.default is p.empty}
+
+
+@pytest.mark.parametrize("name", sorted(registry()))
+def test_no_argument_a_spec_gives_reaches_device_or_dtype(name: str) -> None:
+    cls = registry()[name]
+    params = _user_parameters(cls)
+    assert not {"device", "dtype"} & {p.name for p in params}
+    assert not [p for p in params if p.name.startswith("_")]
+    assert not [p for p in params if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    # One positional argument more than the user's parameters: refused, never a device.
+    too_many = LayerCall(name, tuple(["cpu"] * (len(params) + 1)), (), Location("t.yaml", 1, 1))
+    with pytest.raises(LayerError, match="too many positional arguments"):
+        check_arguments(too_many, cls)
+    for reserved in ("device", "dtype", "_weight"):
+        call = LayerCall(name, (), ((reserved, "cpu"),), Location("t.yaml", 1, 1))
+        with pytest.raises(LayerError, match="cannot be set in a spec"):
+            check_arguments(call, cls)
+
+
+def test_rnns_bind_to_their_documented_signature() -> None:
+    assert signature_text(nn.LSTM).startswith("LSTM(input_size: int, hidden_size: int,")
+    assert "device" not in signature_text(nn.GRU)
+    assert signature_text(nn.Identity) == "Identity()"
+
+
+def _probe_build(call: LayerCall, shown: LayerCall) -> nn.Module:
+    return build_layer(call, torch.device("meta"), BuildBudget(10**6), shown)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("LSTM", {"input_size": 3, "hidden_size": 4, "num_layers": 5, "bidirectional": True}),
+        ("LSTM", {"input_size": 3, "hidden_size": 4, "num_layers": 4, "proj_size": 2}),
+        ("GRU", {"input_size": 3, "hidden_size": 4, "num_layers": 7}),
+        ("RNN", {"input_size": 3, "hidden_size": 4, "num_layers": 3, "bidirectional": True}),
+        (
+            "Transformer",
+            {"d_model": 8, "nhead": 2, "num_encoder_layers": 3, "num_decoder_layers": 5},
+        ),
+        ("AdaptiveLogSoftmaxWithLoss", {"in_features": 8, "n_classes": 20, "cutoffs": (2, 5, 9)}),
+    ],
+)
+def test_a_multiplied_structure_is_predicted_exactly(name: str, kwargs: dict[str, object]) -> None:
+    values = tuple((k, v) for k, v in kwargs.items() if isinstance(v, (int, tuple)))
+    call = LayerCall(name, (), values, Location("t.yaml", 1, 1))
+    predicted, module = structure(call, _probe_build)
+    assert module is None  # measured on small probes, not built
+    with torch.device("meta"):
+        real = registry()[name](**kwargs)
+    assert predicted == Structure.of(real)
+
+
+def test_a_plain_call_is_measured_by_building_it() -> None:
+    call = LayerCall("Linear", (3, 4), (), Location("t.yaml", 1, 1))
+    measured, module = structure(call, _probe_build)
+    assert isinstance(module, nn.Linear)
+    assert measured == Structure(1, 2)
+
+
+def test_only_the_known_arguments_multiply_a_layer() -> None:
+    """Every registry class that builds from guessed arguments: raising one whole-number
+    argument (2, 3, 4) changes how many modules and tensors torch builds only for
+    MULTIPLIERS. (Switching a feature on, as proj_size 0 -> 1 does, adds a bounded amount.)"""
+    swept = 0
+    for name, cls in sorted(registry().items()):
+        base_args = _required(cls)
+        try:
+            with torch.device("meta"):
+                cls(**base_args)
+        except Exception:  # the guesses do not fit this class: not swept
+            continue
+        swept += 1
+        for p in _user_parameters(cls):
+            if p.annotation is not int:
+                continue
+            counts = set()
+            for value in (2, 3, 4):
+                try:
+                    with torch.device("meta"):
+                        counts.add(Structure.of(cls(**{**base_args, p.name: value})))
+                except Exception:
+                    continue
+            if len(counts) > 1:
+                assert p.name in MULTIPLIERS.get(name, ()), (name, p.name, counts)
+    assert swept > 100
+
+
+def test_the_guard_refuses_a_real_allocation_before_it_happens() -> None:
+    budget = BuildBudget(100)
+    with (
+        pytest.raises(LayerError, match="would allocate memory on cpu"),
+        torch.device("meta"),
+        MetaOnly(budget, "X()", Location("t.yaml", 1, 1)),
+    ):
+        torch.empty(10, device="cpu")
+
+
+def test_the_guard_bounds_the_work_of_a_constructor() -> None:
+    budget = BuildBudget(10)
+
+    def endless() -> None:
+        for _ in range(10_000):
+            torch.empty(1)
+
+    with (
+        torch.device("meta"),
+        MetaOnly(budget, "X()", Location("t.yaml", 1, 1)),
+        pytest.raises(LimitError, match="more tensor operations"),
+    ):
+        endless()
+    assert budget.left < 0

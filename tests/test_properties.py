@@ -71,7 +71,7 @@ def answer(text: str) -> Any:
     """The whole pipeline a command runs; returns the model, or the error it raised."""
     try:
         spec = netinspect.load_string(text, "fuzz.yaml", limits=LIMITS)
-        compiled = build(spec, "meta", None, LIMITS.max_modules)
+        compiled = build(spec, "meta", None, LIMITS)
         if spec.input is not None:
             forward(compiled, choose_input(spec, None, None))
         return compiled

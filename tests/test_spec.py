@@ -5,12 +5,13 @@ These tests pass a small set of layer names, so they run without torch, as the s
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 
-from netinspect.errors import LayerError, NetinspectError, OptionError
+from netinspect.errors import LayerError, LimitError, Location, NetinspectError, OptionError
 from netinspect.loader import load_text
 from netinspect.spec import (
     BlockUse,
@@ -293,3 +294,94 @@ def test_sizes_parse(text: str, size: int) -> None:
 def test_bad_sizes_are_option_errors(text: str) -> None:
     with pytest.raises(OptionError, match="is not a size"):
         parse_size(text)
+
+
+# -- untrusted specs -----------------------------------------------------------------------
+@pytest.mark.parametrize("version", ["1.0", "true", "'1'"])
+def test_the_version_is_the_whole_number_1(version: str) -> None:
+    err = error(f"version: {version}\nmodel: [ReLU]\n")
+    assert "unsupported spec version" in err.message
+    assert err.location == Location("s.yaml", 1, 10)
+
+
+@pytest.mark.parametrize(
+    ("name", "char"),
+    [
+        ('"a\\nb"', "U+000A"),
+        ('"red\\e[31m"', "U+001B"),
+        ('"evil\\u202Eabc"', "U+202E"),  # a bidirectional override reverses what follows
+        ('"zero\\u200Bwidth"', "U+200B"),
+        ('"tab\\tname"', "U+0009"),
+    ],
+)
+def test_names_are_plain_visible_text(name: str, char: str) -> None:
+    for text in (
+        f"model:\n  {name}: ReLU\n",
+        f"name: {name}\nmodel: [ReLU]\n",
+        f"blocks:\n  {name}: [ReLU]\nmodel: [ReLU]\n",
+    ):
+        err = error(text)
+        assert char in err.message
+        assert err.location is not None
+        assert err.location.line is not None
+
+
+def test_names_are_at_most_256_characters() -> None:
+    assert parse(f"model:\n  {'n' * 256}: ReLU\n")
+    err = error(f"model:\n  {'n' * 257}: ReLU\n")
+    assert "257 characters long; names have at most 256" in err.message
+    assert err.location == Location("s.yaml", 2, 3)
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    ["{i:>1500000000}", "{i:{i}}", "{i:.999}", "{i:\x1b>5}", "x{i:0>99}" + "y" * 200],
+)
+def test_repeat_name_formats_cannot_build_huge_or_unprintable_names(fmt: str) -> None:
+    err = error(f"model:\n  - repeat: 2\n    layer: ReLU\n    name: {json.dumps(fmt)}\n")
+    assert err.location == Location("s.yaml", 4, 11)
+
+
+@pytest.mark.parametrize("fmt", ["{i}", "{i:02d}", "{i:>3}", "layer {i:x}", "{i:_}"])
+def test_plain_repeat_name_formats_work(fmt: str) -> None:
+    spec = parse(f"model:\n  - repeat: 12\n    layer: ReLU\n    name: '{fmt}'\n")
+    repeat = children(spec.model)[0]
+    assert isinstance(repeat, Repeat)
+    assert list(repeat.names(0))[11] == fmt.format(i=11)
+
+
+@pytest.mark.parametrize("scheme", ["evilmod:f", "torch:save", "os.path:join", "a.b"])
+def test_init_rules_in_a_spec_never_name_python(scheme: str) -> None:
+    for rule in (f"weight: {scheme!r}", f"bias: {{{scheme!r}: {{f: /tmp/x}}}}"):
+        err = error(f"model: [{{Linear: [2, 2]}}]\ninit:\n  - {rule}\n")
+        assert "built-in schemes only" in err.message
+        assert f"--scheme {scheme} --allow-import" in err.full_message
+        assert err.location is not None
+        assert err.location.line == 3
+
+
+def chain(length: int, leaf: str = "ReLU") -> str:
+    lines = ["blocks:"] + [f"  b{i}: [b{i + 1}]" for i in range(length)]
+    return "\n".join([*lines, f"  b{length}: [{leaf}]", "model: [b0]", ""])
+
+
+def test_a_chain_of_blocks_deeper_than_the_limit_is_refused_where_it_starts() -> None:
+    err = error(chain(400))
+    assert isinstance(err, LimitError)
+    assert "nests 403 modules deep through its blocks (b0 → b1 → b2 → … → b399 → b400)" in (
+        err.message
+    )
+    assert err.location == Location("s.yaml", 403, 9)
+
+
+def test_a_chain_within_the_limit_is_fine() -> None:
+    assert parse(chain(97))  # 1 (model) + 98 blocks + 1 (ReLU) = 100 levels
+    assert isinstance(error(chain(98)), LimitError)
+    spec = parse_spec(load_text(chain(400), "s.yaml"), "s", LAYERS, max_depth=403)
+    assert count_modules(spec) == 403
+
+
+def test_a_long_cycle_is_found_without_recursion() -> None:
+    text = chain(5000).replace("b5000: [ReLU]", "b5000: [b0]")
+    with pytest.raises(NetinspectError, match="contains itself"):
+        parse_spec(load_text(text, "s.yaml", max_nodes=10**6), "s", LAYERS)
