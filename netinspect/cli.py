@@ -157,6 +157,15 @@ AllowImportOpt = Annotated[
         help="Allow SPEC to be Python code, package.module:callable (e.g. torch.nn:Transformer).",
     ),
 ]
+ImportPathOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--import-path",
+        help="Where to find your modules, after the installed packages (repeatable) "
+        "[default: the current directory].",
+        metavar="DIR",
+    ),
+]
 
 
 class Device(str, Enum):
@@ -273,13 +282,15 @@ def _compile(
     device: Device = Device.meta,
     dtype: ParamDtype | None = None,
     allow_import: bool = False,
+    import_path: list[str] | None = None,
 ) -> CompiledModel:
     import netinspect
     from netinspect.targets import build_target, is_target
 
     if is_target(spec_path):
         _skip_dynamo_import()
-        return build_target(spec_path, device.value, allow_import, dtype.value if dtype else None)
+        dtype_name = dtype.value if dtype else None
+        return build_target(spec_path, device.value, allow_import, dtype_name, import_path or ())
 
     spec = netinspect.load(spec_path, limits)
     _skip_dynamo_import()  # torch: only once the spec itself is sound
@@ -314,9 +325,10 @@ def _inspected(
     shape: str | None,
     input_dtype: InputDtype | None,
     allow_import: bool = False,
+    import_path: list[str] | None = None,
 ) -> CompiledModel:
     """The model to inspect; given an input, after one dry run has shaped its lazy layers."""
-    compiled = _compile(spec_path, limits, allow_import=allow_import)
+    compiled = _compile(spec_path, limits, allow_import=allow_import, import_path=import_path)
     if shape is not None or input_dtype is not None:
         _run(compiled, shape, input_dtype)
     return compiled
@@ -357,6 +369,7 @@ def tree(
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
     allow_import: AllowImportOpt = False,
+    import_path: ImportPathOpt = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
@@ -373,6 +386,7 @@ def tree(
             input_shape,
             input_dtype,
             allow_import,
+            import_path,
         )
         from netinspect.analysis import tree as tree_of
         from netinspect.render.json import tree_json
@@ -391,6 +405,7 @@ def params(
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
     allow_import: AllowImportOpt = False,
+    import_path: ImportPathOpt = None,
     output: FormatOpt = OutputFormat.text,
     all_rows: AllRowsOpt = False,
     debug: DebugOpt = False,
@@ -408,6 +423,7 @@ def params(
             input_shape,
             input_dtype,
             allow_import,
+            import_path,
         )
         from netinspect.analysis import params as params_of
         from netinspect.render.json import params_json
@@ -438,6 +454,7 @@ def shared(
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
     allow_import: AllowImportOpt = False,
+    import_path: ImportPathOpt = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
@@ -454,6 +471,7 @@ def shared(
             input_shape,
             input_dtype,
             allow_import,
+            import_path,
         )
         from netinspect.analysis import shared as shared_of
         from netinspect.render.json import shared_json
@@ -468,6 +486,7 @@ def dry_run(
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
     allow_import: AllowImportOpt = False,
+    import_path: ImportPathOpt = None,
     device: Annotated[
         Device,
         typer.Option("--device", help="meta: shapes only, nothing allocated; cpu: real data."),
@@ -489,7 +508,7 @@ def dry_run(
     get their shapes."""
     with _reporting(output, debug):
         limits = _limits(max_nodes, max_depth, max_modules, max_tensors, max_spec_size, max_memory)
-        compiled = _compile(spec, limits, device, dtype, allow_import)
+        compiled = _compile(spec, limits, device, dtype, allow_import, import_path)
         from netinspect.render.json import dry_run_json
         from netinspect.render.tables import dry_run_rows
         from netinspect.render.text import dry_run_table
@@ -519,6 +538,7 @@ def check(
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
     allow_import: AllowImportOpt = False,
+    import_path: ImportPathOpt = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
@@ -544,6 +564,7 @@ def check(
             spec,
             _limits(max_nodes, max_depth, max_modules, max_tensors, max_spec_size),
             allow_import=allow_import,
+            import_path=import_path,
         )
         from netinspect.analysis.tensors import is_lazy
 
@@ -584,6 +605,7 @@ def diff(
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
     allow_import: AllowImportOpt = False,
+    import_path: ImportPathOpt = None,
     output: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
     max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
@@ -595,8 +617,8 @@ def diff(
     """Parameters added, removed and changed in shape between two specs; totals before/after."""
     with _reporting(output, debug):
         limits = _limits(max_nodes, max_depth, max_modules, max_tensors, max_spec_size)
-        old = _inspected(before, limits, input_shape, input_dtype, allow_import)
-        new = _inspected(after, limits, input_shape, input_dtype, allow_import)
+        old = _inspected(before, limits, input_shape, input_dtype, allow_import, import_path)
+        new = _inspected(after, limits, input_shape, input_dtype, allow_import, import_path)
         from netinspect.analysis.diff import diff as diff_of
         from netinspect.analysis.params import params as params_of
         from netinspect.render.json import diff_json
@@ -646,8 +668,13 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
     allow_import: Annotated[
         bool,
-        typer.Option("--allow-import", help="Allow schemes that are your own pkg.module:function."),
+        typer.Option(
+            "--allow-import",
+            help="Allow --scheme/--bias to be your own pkg.module:function (never the spec's "
+            "init: rules).",
+        ),
     ] = False,
+    import_path: ImportPathOpt = None,
     input_shape: InputOpt = None,
     input_dtype: InputDtypeOpt = None,
     output: FormatOpt = OutputFormat.text,
@@ -678,10 +705,11 @@ def init(
 
         if out is not None:
             check_writable(out, force)  # before the real work, not after it
-        rules = spec_rules(loaded, allow_import)
+        rules = spec_rules(loaded)  # built-in schemes only, whatever --allow-import says
         if scheme is not None:
-            weight = resolve_scheme(parse_scheme(scheme), allow_import)
-            bias_scheme = resolve_scheme(parse_scheme(bias), allow_import)
+            search = import_path or ()
+            weight = resolve_scheme(parse_scheme(scheme), allow_import, search)
+            bias_scheme = resolve_scheme(parse_scheme(bias), allow_import, search)
             rules.append(Rule(weight, bias_scheme, layer_type, select))
         with _progress("initializing") as progress:
             compiled, report = init_model(

@@ -116,12 +116,13 @@ def forward(compiled: CompiledModel, chosen: InputSpec, device: str = "meta") ->
     return dry_run(compiled.module, example, compiled.name, compiled.origin)
 
 
-def spec_rules(spec: Spec, allow_import: bool = False) -> list[Rule]:
-    """The spec's ``init:`` rules with their schemes resolved, in file order."""
+def spec_rules(spec: Spec) -> list[Rule]:
+    """The spec's ``init:`` rules with their schemes resolved, in file order. A spec is
+    untrusted: its schemes are built-in ones, never code, whatever the command line allows."""
     return [
         Rule(
-            weight=resolve_scheme(r.weight, allow_import) if r.weight else None,
-            bias=resolve_scheme(r.bias, allow_import) if r.bias else None,
+            weight=resolve_scheme(r.weight) if r.weight else None,
+            bias=resolve_scheme(r.bias) if r.bias else None,
             match_type=r.match_type,
             match_path=r.match_path,
         )

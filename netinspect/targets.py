@@ -11,6 +11,7 @@ import importlib
 import os
 import re
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from netinspect.errors import Location, OptionError
@@ -21,19 +22,32 @@ if TYPE_CHECKING:  # torch is imported only when a target is built: is_target st
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
-def import_object(text: str) -> object:
+def import_object(text: str, search: Sequence[str] = ()) -> object:
     """The object ``module:attribute`` names (the attribute may be dotted), importing the module.
 
     The one place netinspect imports user code; every caller checks first that the user
-    allowed it. Raises ImportError or AttributeError for the caller to report.
+    allowed it on the command line. The user's module is looked for AFTER the installed
+    packages: the directories in ``search`` (``--import-path``; by default the working
+    directory) are appended to ``sys.path``, never put first, so a file beside a spec
+    named like a library (``safetensors.py``, ``yaml.py``) cannot take its place, neither
+    for this import nor for any later one. Raises ImportError or AttributeError for the
+    caller to report.
     """
     module_name, _, attribute = text.partition(":")
-    if "" not in sys.path:  # a console script does not search the current directory
-        sys.path.insert(0, "")
+    for directory in search or (os.getcwd(),):
+        path = os.path.abspath(directory)
+        if path not in sys.path:
+            sys.path.append(path)
     found: object = importlib.import_module(module_name)
     for part in attribute.split("."):
         found = getattr(found, part)
     return found
+
+
+def searched(search: Sequence[str] = ()) -> str:
+    """Where :func:`import_object` looks, for an error message."""
+    where = ", ".join(os.path.abspath(d) for d in search or (os.getcwd(),))
+    return f"looked in the installed packages, then {where}"
 
 
 def is_target(text: str) -> bool:
@@ -42,7 +56,11 @@ def is_target(text: str) -> bool:
 
 
 def build_target(
-    text: str, device: str = "meta", allow_import: bool = False, dtype: str | None = None
+    text: str,
+    device: str = "meta",
+    allow_import: bool = False,
+    dtype: str | None = None,
+    search: Sequence[str] = (),
 ) -> CompiledModel:
     """Import ``module:callable``, call it under ``device``, and return the model it builds."""
     import torch
@@ -59,9 +77,9 @@ def build_target(
             "Add --allow-import to inspect it.",
         )
     try:
-        factory = import_object(text)
+        factory = import_object(text, search)
     except (ImportError, AttributeError) as exc:
-        raise OptionError(f"cannot import {text}: {exc}", where) from None
+        raise OptionError(f"cannot import {text}: {exc} ({searched(search)})", where) from None
     if not callable(factory):
         raise OptionError(f"{text} is not callable; give a class or a function", where)
     try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
@@ -35,7 +35,7 @@ from netinspect.errors import Location, NetinspectError
 from netinspect.layers import layer_state, type_problem
 from netinspect.schemes import INIT_FUNCTIONS, SCHEME_NAMES
 from netinspect.spec import SchemeSpec, Value, did_you_mean
-from netinspect.targets import import_object
+from netinspect.targets import import_object, searched
 
 #: Schemes that need a fan (or a matrix), and the tensor ranks each accepts.
 _RANKS: dict[str, tuple[int, int]] = {
@@ -133,11 +133,17 @@ def parse_scheme(text: str) -> SchemeSpec:
     return SchemeSpec(name, tuple(args), tuple(kwargs), Location("--scheme"))
 
 
-def resolve_scheme(spec: SchemeSpec, allow_import: bool = False) -> Scheme:
-    """Check a scheme against the real function's signature and bind its arguments."""
+def resolve_scheme(
+    spec: SchemeSpec, allow_import: bool = False, search: Sequence[str] = ()
+) -> Scheme:
+    """Check a scheme against the real function's signature and bind its arguments.
+
+    A user's function (``pkg.mod:f``) is imported only with ``allow_import``, which the
+    command line gives for its own schemes; a spec's rules never name one (see spec.py).
+    """
     where = spec.loc if spec.loc.file != "--scheme" else None
     if ":" in spec.name:
-        return _custom_scheme(spec, allow_import, where)
+        return _custom_scheme(spec, allow_import, where, search)
     if spec.name not in INIT_FUNCTIONS:
         raise InitError(
             f"unknown init scheme {spec.name!r}; the schemes are: {', '.join(SCHEME_NAMES)}",
@@ -178,7 +184,9 @@ def resolve_scheme(spec: SchemeSpec, allow_import: bool = False) -> Scheme:
     return Scheme(spec.name, func, kwargs, resolved)
 
 
-def _custom_scheme(spec: SchemeSpec, allow_import: bool, where: Location | None) -> Scheme:
+def _custom_scheme(
+    spec: SchemeSpec, allow_import: bool, where: Location | None, search: Sequence[str]
+) -> Scheme:
     if not allow_import:
         raise InitError(
             f"{spec.name!r} is your own Python function; netinspect imports code only when "
@@ -187,9 +195,9 @@ def _custom_scheme(spec: SchemeSpec, allow_import: bool, where: Location | None)
             "Add --allow-import to run it.",
         )
     try:
-        func = import_object(spec.name)
+        func = import_object(spec.name, search)
     except (ImportError, AttributeError) as exc:
-        raise InitError(f"cannot import {spec.name}: {exc}", where) from None
+        raise InitError(f"cannot import {spec.name}: {exc} ({searched(search)})", where) from None
     if not callable(func) or spec.args:
         raise InitError(f"{spec.name} must be a function called as f(tensor, k=v, ...)", where)
     return Scheme(spec.name, func, dict(spec.kwargs))
