@@ -660,7 +660,10 @@ def init(
         str | None, typer.Option("--type", help="Only modules of this class, e.g. Linear.")
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", min=0, help="Seed for bit-identical weights.")
+        int | None,
+        typer.Option(
+            "--seed", min=0, max=2**64 - 1, help="Seed for bit-identical weights (0 to 2^64-1)."
+        ),
     ] = None,
     out: Annotated[
         str | None, typer.Option("--out", "-o", help="Write the weights here (safetensors).")
@@ -709,7 +712,7 @@ def init(
         if scheme is not None:
             search = import_path or ()
             weight = resolve_scheme(parse_scheme(scheme), allow_import, search)
-            bias_scheme = resolve_scheme(parse_scheme(bias), allow_import, search)
+            bias_scheme = resolve_scheme(parse_scheme(bias, "--bias"), allow_import, search)
             rules.append(Rule(weight, bias_scheme, layer_type, select))
         with _progress("initializing") as progress:
             compiled, report = init_model(

@@ -125,6 +125,7 @@ def spec_rules(spec: Spec) -> list[Rule]:
             bias=resolve_scheme(r.bias) if r.bias else None,
             match_type=r.match_type,
             match_path=r.match_path,
+            loc=r.loc,
         )
         for r in spec.init
     ]

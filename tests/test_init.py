@@ -22,10 +22,10 @@ from netinspect.analysis.init import (
     parse_scheme,
     resolve_scheme,
 )
-from netinspect.errors import OptionError
+from netinspect.errors import Location, OptionError
 from netinspect.files import OutputFileError, atomic_write
 from netinspect.run import MemoryLimitError, build, init_model, spec_rules
-from tests.conftest import CONFIGS, run_netinspect
+from tests.conftest import CONFIGS, run_netinspect, sequential
 from tests.reference import REFERENCES
 
 BIG = "model:\n  - Linear: [512, 512]\n  - Tanh\n  - Linear: [512, 256]\n"
@@ -473,3 +473,91 @@ def test_skipped_layers_get_their_scheme_and_the_others_their_defaults() -> None
     assert torch.all(model.get_buffer("2.running_var") == 1)  # built as torch builds it
     again, _ = init_text(text, scheme("kaiming"), seed=3)
     assert torch.equal(model.get_parameter("0.weight"), again.get_parameter("0.weight"))
+
+
+# -- arguments checked before any tensor exists ------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("normal:std=-1", "std must be at least 0, got -1"),
+        ("sparse:sparsity=1.5", "sparsity is the fraction of zeros, from 0 to 1, got 1.5"),
+        ("uniform:a=1,b=0", "the bounds are reversed: a=1 is above b=0"),
+        ("trunc_normal:a=2,b=-2", "the bounds are reversed"),
+        ("trunc_normal:std=0", "trunc_normal needs std > 0 and a < b"),
+        ("xavier:gain=.nan", "gain must be a finite number, got nan"),
+        ("constant:val=.inf", "val must be a finite number, got inf"),
+        ("orthogonal:gain=-2", "gain must be at least 0"),
+        ("dirac:groups=0", "groups must be at least 1"),
+        ("kaiming:nonlinearity=swish", "nonlinearity must be one of 'linear'"),
+        ("kaiming:nonlinearity=leaky_relu,a=x", "a must be a number"),
+        ("normal:std=99999999999999999999", "does not fit in 64 bits"),
+    ],
+)
+def test_impossible_scheme_arguments_are_refused_up_front(text: str, message: str) -> None:
+    with pytest.raises(InitError) as err:
+        resolve_scheme(parse_scheme(text))
+    assert message in str(err.value)
+    assert err.value.location == Location("--scheme")
+
+
+def test_orthogonal_works_in_half_precision() -> None:
+    spec = netinspect.load_string("dtype: bfloat16\nmodel: [{Linear: [16, 16]}]\n", "h.yaml")
+    compiled, report = init_model(spec, [scheme("orthogonal")], seed=0)
+    layer = sequential(compiled.module)[0]
+    assert isinstance(layer, nn.Linear)
+    weight = layer.weight.float()
+    torch.testing.assert_close(weight @ weight.T, torch.eye(16), atol=0.02, rtol=0)
+    assert row(report, "0.weight").scheme == "orthogonal"
+
+
+def test_dirac_groups_that_do_not_divide_are_located_at_their_rule() -> None:
+    text = "model: [{Conv1d: [6, 4, 3]}]\ninit:\n  - weight: {dirac: {groups: 3}}\n"
+    spec = netinspect.load_string(text, "d.yaml")
+    with pytest.raises(InitError, match="4 output channels do not divide into 3 groups") as err:
+        init_model(spec, spec_rules(spec), seed=0)
+    assert err.value.location == Location("d.yaml", 3, 5)
+
+
+def test_a_rule_that_matches_nothing_says_where_it_is() -> None:
+    text = "model: [{Linear: [2, 2]}]\ninit:\n  - match: {type: Conv2d}\n    weight: ones\n"
+    spec = netinspect.load_string(text, "r.yaml")
+    with pytest.raises(InitError, match="no parameter matches type 'Conv2d'") as err:
+        init_model(spec, spec_rules(spec), seed=0)
+    assert err.value.location == Location("r.yaml", 3, 5)
+
+
+def test_a_failing_user_scheme_is_the_user_s_error(tmp_path: Path) -> None:
+    (tmp_path / "bad_inits.py").write_text(
+        "import sys, math\n"
+        "def boom(t):\n    raise ValueError('not today')\n"
+        "def leave(t):\n    sys.exit(3)\n"
+        "def nan(t):\n    t.data.fill_(math.nan)\n"
+    )
+    spec = str(CONFIGS / "mlp.yaml")
+    for function, message in (("boom", "ValueError: not today"), ("leave", "SystemExit: 3")):
+        result = run_netinspect(
+            "init", spec, "--scheme", f"bad_inits:{function}", "--allow-import", cwd=tmp_path
+        )
+        assert result.code == 1, result.err
+        assert f"your scheme bad_inits:{function} failed on 0.weight [8, 4] float32" in result.err
+        assert message in result.err
+        assert result.err.startswith("--scheme: error: ")
+    result = run_netinspect(
+        "init", spec, "--scheme", "bad_inits:nan", "--allow-import", "--format", "json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    doc = json.loads(result.out, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+    assert doc["parameters"][0]["mean"] is None
+
+
+def test_a_seed_beyond_64_bits_is_a_usage_error() -> None:
+    result = run_netinspect(
+        "init", str(CONFIGS / "mlp.yaml"), "--scheme", "zeros", "--seed", str(2**64)
+    )
+    assert result.code == 2
+    assert "--seed" in result.err
+    ok = run_netinspect(
+        "init", str(CONFIGS / "mlp.yaml"), "--scheme", "zeros", "--seed", str(2**64 - 1)
+    )
+    assert ok.code == 0, ok.err

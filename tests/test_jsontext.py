@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from hypothesis import given
@@ -11,7 +12,8 @@ from hypothesis import strategies as st
 from netinspect.render.jsontext import dumps
 from tests.conftest import run_in_process
 
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+SCALARS = st.none() | st.booleans() | st.integers() | FINITE | st.text()
 VALUES = st.recursive(
     SCALARS,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
@@ -22,6 +24,34 @@ VALUES = st.recursive(
 @given(VALUES)
 def test_any_document_reads_back_unchanged(document: Any) -> None:
     assert json.loads(dumps(document)) == document
+
+
+def _no_constants(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
+
+
+ANY_FLOAT = st.floats()
+WITH_NAN = st.recursive(
+    st.none() | ANY_FLOAT | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _finite_only(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_only(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_only(v) for v in value]
+    return value
+
+
+@given(WITH_NAN)
+def test_every_document_is_strict_json(document: Any) -> None:
+    # RFC 8259 has no NaN or Infinity: a non-finite number is written as null.
+    assert json.loads(dumps(document), parse_constant=_no_constants) == _finite_only(document)
 
 
 def test_rows_sit_on_one_line_and_nesting_is_indented() -> None:

@@ -27,12 +27,12 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import torch
-import yaml
 from torch import nn
 
 from netinspect.analysis.tensors import alias_groups
 from netinspect.errors import Location, NetinspectError
 from netinspect.layers import layer_state, type_problem
+from netinspect.loader import resolve_plain
 from netinspect.schemes import INIT_FUNCTIONS, SCHEME_NAMES
 from netinspect.spec import SchemeSpec, Value, did_you_mean
 from netinspect.targets import import_object, searched
@@ -76,12 +76,14 @@ class Scheme:
 
 @dataclass(frozen=True)
 class Rule:
-    """Where a scheme applies: module class and/or module path glob, weights and biases."""
+    """Where a scheme applies: module class and/or module path glob, weights and biases.
+    ``loc`` is where the rule was written (a spec's line, or the --scheme option)."""
 
     weight: Scheme | None
     bias: Scheme | None
     match_type: str | None = None
     match_path: str | None = None
+    loc: Location = field(default=Location("--scheme"), compare=False)
 
 
 @dataclass(frozen=True)
@@ -106,12 +108,14 @@ class InitReport:
     parameters: tuple[ParamInit, ...]
 
 
-def parse_scheme(text: str) -> SchemeSpec:
+def parse_scheme(text: str, option: str = "--scheme") -> SchemeSpec:
     """``normal:std=0.01,mean=0`` or ``constant:42`` to a :class:`SchemeSpec`.
 
-    Values are read as YAML scalars (``0.01``, ``1e-3``, ``fan_out``, ``true``). A custom
-    function ``pkg.mod:func`` takes its arguments after a second colon: ``pkg.mod:func:k=v``.
+    Values are read as a spec's plain scalars are (``0.01``, ``1e-3``, ``fan_out``,
+    ``true``). A custom function ``pkg.mod:func`` takes its arguments after a second colon:
+    ``pkg.mod:func:k=v``. Errors name ``option``.
     """
+    where = Location(option)
     name, _, rest = text.partition(":")
     func, _, func_args = rest.partition(":")
     if name not in SCHEME_NAMES and func.isidentifier():  # pkg.mod:func[:args]
@@ -121,16 +125,14 @@ def parse_scheme(text: str) -> SchemeSpec:
     for part in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, raw = part.partition("=")
         try:
-            value = yaml.safe_load(raw if eq else key)
-        except yaml.YAMLError:
-            value = raw if eq else key
-        if isinstance(value, (dict, list)):
-            raise InitError(f"--scheme {text!r}: {part!r} is not a plain value")
+            value = resolve_plain((raw if eq else key).strip(), where)
+        except NetinspectError as exc:
+            raise InitError(f"{option} {text!r}: {exc.message}", where) from None
         if eq:
             kwargs.append((key.strip(), value))
         else:
             args.append(value)
-    return SchemeSpec(name, tuple(args), tuple(kwargs), Location("--scheme"))
+    return SchemeSpec(name, tuple(args), tuple(kwargs), where)
 
 
 def resolve_scheme(
@@ -141,7 +143,7 @@ def resolve_scheme(
     A user's function (``pkg.mod:f``) is imported only with ``allow_import``, which the
     command line gives for its own schemes; a spec's rules never name one (see spec.py).
     """
-    where = spec.loc if spec.loc.file != "--scheme" else None
+    where = spec.loc
     if ":" in spec.name:
         return _custom_scheme(spec, allow_import, where, search)
     if spec.name not in INIT_FUNCTIONS:
@@ -181,7 +183,51 @@ def resolve_scheme(
             )
     bound.apply_defaults()
     resolved = {k: v for k, v in bound.arguments.items() if k not in _NOT_ARGUMENTS}
+    problem = _argument_problem(torch_name, resolved)
+    if problem:
+        raise InitError(f"{spec.name}: {problem}; it takes {listing}", where)
     return Scheme(spec.name, func, kwargs, resolved)
+
+
+def _argument_problem(torch_name: str, kw: dict[str, Any]) -> str | None:
+    """Why these arguments cannot work, checked before any tensor exists, as
+    ``torch.nn.init`` itself checks some of them (and others fail deep inside torch)."""
+    for key, value in kw.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{key} must be a finite number, got {value}"
+    checks = [
+        (kw.get("std", 0) < 0, "std must be at least 0, got {std}"),
+        (kw.get("gain", 0) < 0, "gain must be at least 0, got {gain}"),
+        (
+            torch_name in ("uniform_", "trunc_normal_") and kw["a"] > kw["b"],
+            "the bounds are reversed: a={a} is above b={b}",
+        ),
+        (
+            torch_name == "trunc_normal_" and (kw["std"] == 0 or kw["a"] == kw["b"]),
+            "trunc_normal needs std > 0 and a < b",
+        ),
+        (
+            torch_name == "sparse_" and not 0 <= kw["sparsity"] <= 1,
+            "sparsity is the fraction of zeros, from 0 to 1, got {sparsity}",
+        ),
+        (torch_name == "dirac_" and kw["groups"] < 1, "groups must be at least 1, got {groups}"),
+    ]
+    for failed, message in checks:
+        if failed:
+            return message.format(**kw)
+    if torch_name in ("kaiming_uniform_", "kaiming_normal_"):
+        return _kaiming_problem(kw)
+    return None
+
+
+def _kaiming_problem(kw: dict[str, Any]) -> str | None:
+    if kw["mode"] not in ("fan_in", "fan_out"):
+        return f"mode must be 'fan_in' or 'fan_out', got {kw['mode']!r}"
+    try:
+        nn.init.calculate_gain(kw["nonlinearity"], kw["a"])
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
 
 
 def _custom_scheme(
@@ -213,16 +259,18 @@ def _kind(param_name: str) -> str | None:
     return None
 
 
-def plan(module: nn.Module, rules: Iterable[Rule]) -> dict[int, tuple[str, nn.Parameter, Scheme]]:
-    """The final scheme of every tensor some rule reaches, later rules winning.
+Planned = dict[int, tuple[str, nn.Parameter, Scheme, Location]]
 
-    Keyed by tensor identity; the name is the tensor's first name.
+
+def plan(module: nn.Module, rules: Iterable[Rule]) -> Planned:
+    """The final scheme of every tensor some rule reaches, later rules winning, with the
+    winning rule's location. Keyed by tensor identity; the name is the tensor's first name.
     """
     first_name = {
         id(p): names[0]
         for names, p in alias_groups(module.named_parameters(remove_duplicate=False))
     }
-    chosen: dict[int, tuple[str, nn.Parameter, Scheme]] = {}
+    chosen: Planned = {}
     modules = list(module.named_modules(remove_duplicate=False))
     for rule in rules:
         touched = False
@@ -240,10 +288,10 @@ def plan(module: nn.Module, rules: Iterable[Rule]) -> dict[int, tuple[str, nn.Pa
                     else None
                 )
                 if scheme is not None:
-                    chosen[id(p)] = (first_name[id(p)], p, scheme)
+                    chosen[id(p)] = (first_name[id(p)], p, scheme, rule.loc)
                     touched = True
         if not touched:
-            raise InitError(_no_match(rule, modules))
+            raise InitError(_no_match(rule, modules), rule.loc)
     return chosen
 
 
@@ -355,16 +403,47 @@ def _misfit(scheme: Scheme, p: torch.Tensor) -> str:
     return ""
 
 
-def _apply(scheme: Scheme, p: nn.Parameter) -> str:
-    """Initialize ``p`` in place; returns a note when the scheme cannot apply to its shape."""
+def _apply(scheme: Scheme, p: nn.Parameter, name: str, where: Location) -> str:
+    """Initialize ``p`` in place; returns a note when the scheme cannot apply to its shape.
+
+    A failure is the user's input (a scheme's argument that does not fit this tensor, or
+    their own function raising): an error naming the parameter and where the rule is.
+    """
     if scheme.func is None:
         return ""
     misfit = _misfit(scheme, p)
     if misfit:
         return misfit
-    with torch.no_grad():
-        scheme.func(p, **scheme.kwargs)
+    if scheme.torch_name == "dirac_" and p.shape[0] % scheme.resolved["groups"]:
+        raise InitError(
+            f"dirac(groups={scheme.resolved['groups']}) cannot initialize {name}: its "
+            f"{p.shape[0]} output channels do not divide into {scheme.resolved['groups']} groups",
+            where,
+        )
+    try:
+        with torch.no_grad():
+            if scheme.torch_name == "orthogonal_" and p.dtype in (torch.float16, torch.bfloat16):
+                # torch's QR has no half-precision kernel: orthogonalize in float32.
+                full = torch.empty_like(p, dtype=torch.float32)
+                scheme.func(full, **scheme.kwargs)
+                p.copy_(full)
+            else:
+                scheme.func(p, **scheme.kwargs)
+    except NetinspectError:
+        raise
+    except (Exception, SystemExit) as exc:  # SystemExit: a user's function called exit()
+        whose = "your scheme" if scheme.torch_name is None else "the scheme"
+        raise InitError(
+            f"{whose} {scheme.label} failed on {name} {list(p.shape)} {str(p.dtype)[6:]}: "
+            f"{type(exc).__name__}: {_first_line(exc)}",
+            where,
+        ) from None
     return ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"
 
 
 def overwritten_layers(module: nn.Module, rules: Iterable[Rule]) -> set[str]:
@@ -464,8 +543,8 @@ def initialize(
     groups = alias_groups(module.named_parameters(remove_duplicate=False))
     rows = []
     for done, (names, p) in enumerate(groups, start=1):
-        _, _, scheme = chosen.get(id(p), (names[0], p, default))
-        note = _apply(scheme, p)
+        _, _, scheme, where = chosen.get(id(p), (names[0], p, default, Location("--scheme")))
+        note = _apply(scheme, p, names[0], where)
         rows.append(statistics(names[0], p, scheme, note))
         tied_note = f"same tensor as {names[0]}"
         rows.extend(replace(rows[-1], name=alias, note=tied_note) for alias in names[1:])

@@ -10,14 +10,30 @@ is the same JSON either way. Imports nothing heavy: errors are printed with it t
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
-_ONE_LINE = json.JSONEncoder(separators=(", ", ": ")).encode
+# allow_nan=False: NaN and Infinity are not JSON (RFC 8259), whatever Python's default says.
+_ONE_LINE = json.JSONEncoder(separators=(", ", ": "), allow_nan=False).encode
 
 
 def dumps(document: Any) -> str:
-    """``document`` as JSON text; the top level is always indented."""
-    return _encode(document, 0, top=True)
+    """``document`` as strict JSON text; the top level is always indented. A number that
+    is not finite (a statistic of a user's scheme that wrote NaN) becomes null."""
+    try:
+        return _encode(document, 0, top=True)
+    except ValueError:  # only then pay for a walk over the document
+        return _encode(_finite(document), 0, top=True)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 _CONTAINERS = (dict, list, tuple)
