@@ -9,10 +9,12 @@ passed in: this module never imports torch.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import string
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TypeAlias
 
 from netinspect.dtypes import InputDtype, ParamDtype
@@ -467,8 +469,16 @@ def _input(node: Node) -> InputSpec:
         dtype = (
             "float32" if dtype_node is None else _choice(dtype_node, INPUT_DTYPES, "input dtype")
         )
-        return InputSpec(_positive_ints(shape_node, "input shape"), dtype, node.loc)
-    return InputSpec(_positive_ints(node, "input"), "float32", node.loc)
+        shape = _positive_ints(shape_node, "input shape")
+        return InputSpec(_input_shape(shape, shape_node), dtype, node.loc)
+    return InputSpec(_input_shape(_positive_ints(node, "input"), node), "float32", node.loc)
+
+
+def _input_shape(shape: tuple[int, ...], node: Node) -> tuple[int, ...]:
+    try:
+        return check_shape(shape, "the input", node.loc)
+    except OptionError as exc:
+        raise SpecError(exc.message, node.loc) from None
 
 
 def _ties(node: Node) -> tuple[Tie, ...]:
@@ -780,18 +790,36 @@ def count_modules(
     return size(spec.model) + (0 if isinstance(spec.model, Sequence) else per_sequence)
 
 
+#: A tensor's storage size in bytes must fit in 63 bits, at up to 8 bytes an element.
+MAX_ELEMENTS = 2**60
+
+
+def check_shape(shape: tuple[int, ...], what: str, where: Location | None) -> tuple[int, ...]:
+    """An input shape torch can hold: at most 2^60 elements in all."""
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise OptionError(
+            f"{what} {list(shape)} has {math.prod(shape):,} elements; a tensor holds at most "
+            f"2^60 ({MAX_ELEMENTS:,})",
+            where,
+        )
+    return shape
+
+
 def parse_shape(text: str, option: str = "--input") -> tuple[int, ...]:
-    """``2x4``, ``2,4``, ``2 4`` or ``[2, 4]`` to ``(2, 4)``; every size a whole number ≥ 1."""
+    """``2x4``, ``2,4``, ``2 4`` or ``[2, 4]`` to ``(2, 4)``; every size a whole number ≥ 1
+    written in ASCII digits, the shape at most 2^60 elements."""
     # The multiplication sign too: shapes pasted from papers and docs use it.
     parts = [p for p in re.split(r"[x×,\s]+", text.strip().strip("[]()").strip()) if p]  # noqa: RUF001
-    if not parts or not all(p.isdigit() and int(p) >= 1 for p in parts):
+    if not parts or not all(_DECIMAL.fullmatch(p) and int(p) >= 1 for p in parts):
         raise OptionError(
-            f"{option} {text!r} is not a shape",
-            hint="Write the sizes batch first, each ≥ 1: 2x4, 2,4 or [2,4].",
+            f"{_shown(text)} is not a shape",
+            Location(option),
+            "Write the sizes batch first, each ≥ 1: 2x4, 2,4 or [2,4].",
         )
-    return tuple(int(p) for p in parts)
+    return check_shape(tuple(int(p) for p in parts), "the shape", Location(option))
 
 
+_DECIMAL = re.compile(r"[0-9]{1,19}")  # ASCII only: '²'.isdigit() is true, int('²') fails
 _SIZE_UNITS = {
     "": 1,
     "b": 1,
@@ -804,16 +832,25 @@ _SIZE_UNITS = {
     "gib": 2**30,
     "tib": 2**40,
 }
+INT64_MAX = 2**63 - 1
 
 
-def _scaled(text: str, units: Mapping[str, int], commas: bool = False) -> float | None:
-    """``1.5 TB`` with ``units`` (lower case) to 1.5e12; None when it is not a number and unit."""
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:20]!r}… ({len(text)} characters)"
+
+
+def _scaled(text: str, units: Mapping[str, int], commas: bool = False) -> int | None:
+    """``1.5 TB`` with ``units`` (lower case) to 1500000000000, exactly (no float on the
+    way); None when it is not a number and unit, or beyond 64 bits."""
     match = re.fullmatch(
-        r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text.replace(",", "") if commas else text
+        r"\s*([0-9]{1,30}(?:\.[0-9]{1,30})?)\s*([a-zA-Z]*)\s*",
+        text.replace(",", "") if commas else text,
+        re.ASCII,
     )
     if not match or match.group(2).lower() not in units:
         return None
-    return float(match.group(1)) * units[match.group(2).lower()]
+    value = round(Fraction(match.group(1)) * units[match.group(2).lower()])
+    return value if value <= INT64_MAX else None
 
 
 def parse_size(text: str, option: str = "--max-memory") -> int:
@@ -821,10 +858,11 @@ def parse_size(text: str, option: str = "--max-memory") -> int:
     size = _scaled(text, _SIZE_UNITS)
     if size is None:
         raise OptionError(
-            f"{option} {text!r} is not a size",
-            hint="Write a number and a unit: 8GB, 512MiB, 2TB.",
+            f"{_shown(text)} is not a size",
+            Location(option),
+            "Write a number and a unit: 8GB, 512MiB, 2TB (at most 2^63 - 1 bytes).",
         )
-    return int(size)
+    return size
 
 
 _COUNT_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
@@ -835,7 +873,9 @@ def parse_count(text: str, option: str = "--max-params") -> int:
     count = _scaled(text, _COUNT_SUFFIXES, commas=True)
     if count is None:
         raise OptionError(
-            f"{option} {text!r} is not a count",
-            hint="Write a number with an optional K, M, B (or G) or T: 7B, 1.5T, 300M.",
+            f"{_shown(text)} is not a count",
+            Location(option),
+            "Write a number with an optional K, M, B (or G) or T: 7B, 1.5T, 300M "
+            "(at most 2^63 - 1).",
         )
-    return round(count)
+    return count

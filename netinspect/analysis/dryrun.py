@@ -13,6 +13,7 @@ the whole pass, so FLOPs in a block's own forward count too.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
+from netinspect.analysis.strict import RealDtypes
 from netinspect.analysis.tensors import dtype_name, is_lazy, tensor_key
 from netinspect.errors import Location, NetinspectError
 from netinspect.layers import layer_state
@@ -198,7 +200,9 @@ class _Pass:
             }
             self.records.append(record)
             self.stack.append(_Frame(path, mod, record))
-            if cacheable:
+            if isinstance(mod, nn.RNNBase) and _long_meta_sequence(mod, args):
+                output = self.rnn_call(mod, original, args, kwargs)
+            elif cacheable:
                 output = self.cached_call(mod, original, args, kwargs)
             elif leaf and self.per_leaf:
                 output = self.counted_call(original, args, kwargs)[0]
@@ -228,6 +232,34 @@ class _Pass:
         self.counted += flops
         return output, flops
 
+    def rnn_call(
+        self,
+        mod: nn.RNNBase,
+        original: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """An RNN, LSTM or GRU over a long sequence on meta, without stepping through it.
+
+        torch's meta RNN runs its time loop in Python, so ``input: [100000, 1, 4]`` took
+        minutes for shapes alone. Every step does the same work: this runs one step and
+        two, gives the output the full length, and counts ``f1 + (L - 1) (f2 - f1)``
+        FLOPs, which is what the full loop counts (tested against it).
+        """
+        x = args[0]
+        time = 1 if mod.batch_first and x.dim() == 3 else 0
+        length = x.shape[time]
+        start = self.flops()
+        one_step, _ = self.counted_call(original, (x.narrow(time, 0, 1), *args[1:]), kwargs)
+        middle = self.flops()
+        self.counted_call(original, (x.narrow(time, 0, 2), *args[1:]), kwargs)
+        f1, f2 = middle - start, self.flops() - middle
+        self.counted += f1 + (length - 1) * (f2 - f1) - (f1 + f2)  # net: the full length
+        output, hidden = one_step
+        shape = list(output.shape)
+        shape[time] = length
+        return torch.empty(shape, dtype=output.dtype, device="meta"), hidden
+
     def cached_call(
         self,
         mod: nn.Module,
@@ -254,8 +286,10 @@ class _Pass:
         for m in self.modules:
             self.wrap(m)
         _set_training([(m, False) for m in self.modules])  # batch norm uses its stats as is
+        # On meta, refuse what a real kernel would (see strict.py); real kernels check.
+        strict = RealDtypes() if example.device.type == "meta" else contextlib.nullcontext()
         try:
-            with torch.no_grad():
+            with torch.no_grad(), strict:
                 if self.per_leaf:
                     return self.module(example)
                 with self.counter:
@@ -320,6 +354,16 @@ def _set_training(modes: list[tuple[nn.Module, bool]]) -> None:
             m.__dict__["training"] = training
 
 
+def _long_meta_sequence(mod: nn.RNNBase, args: tuple[Any, ...]) -> bool:
+    """A plain tensor input of more than two time steps, on meta."""
+    if not args or type(args[0]) is not torch.Tensor or args[0].device.type != "meta":
+        return False
+    x = args[0]
+    if x.dim() not in (2, 3):
+        return False
+    return x.shape[1 if mod.batch_first and x.dim() == 3 else 0] > 2
+
+
 def _all_meta(args: tuple[Any, ...]) -> bool:
     leaves = args if all(type(a) is torch.Tensor for a in args) else tree_leaves(args)
     return all(t.device.type == "meta" for t in leaves if isinstance(t, torch.Tensor))
@@ -345,11 +389,15 @@ def example_input(
         return torch.empty(shape, dtype=dtype, device="meta")
     if dtype.is_floating_point:
         return torch.randn(shape, dtype=dtype)
-    # Integer inputs are indices: keep them below every Embedding's vocabulary size.
+    if dtype == torch.bool:
+        return torch.randint(0, 2, shape, dtype=torch.uint8).to(torch.bool)
+    # Integer inputs are indices: keep them below every Embedding's vocabulary size, and
+    # within the dtype (an int8 input holds at most 127).
     vocab = [
         m.num_embeddings for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))
     ]
-    return torch.randint(0, min(vocab, default=2), shape, dtype=dtype)
+    high = min(min(vocab, default=2), torch.iinfo(dtype).max + 1)
+    return torch.randint(0, high, shape, dtype=dtype)
 
 
 def dry_run(
@@ -399,6 +447,10 @@ def dry_run(
     )
 
 
+# What real kernels (and strict.py) say when dtypes, not sizes, are the problem.
+_DTYPE_WORDS = ("dtype", "scalar type", "not implemented for", "Boolean", "bool input", "int64")
+
+
 def _forward_error(
     exc: Exception,
     stack: list[_Frame],
@@ -417,9 +469,15 @@ def _forward_error(
     mod = frame.module
     where = f"layer {frame.path}" if frame.path else model_name
     got = frame.record["input"]
+    hint = (
+        "Check the input's dtype (--input-dtype, or dtype: under the spec's input:) against "
+        "the parameters' (the spec's dtype: or --dtype)."
+        if any(word in reason for word in _DTYPE_WORDS)
+        else "Check the sizes of this layer against the layer before it, or the --input shape."
+    )
     return ForwardError(
         f"{where}, {type(mod).__name__}({mod.extra_repr()}), got an input of shape "
         f"{list(got) if got is not None else 'none'}: {reason}",
         origin(mod),
-        "Check the sizes of this layer against the layer before it, or the --input shape.",
+        hint,
     )

@@ -1,0 +1,140 @@
+"""The meta pass refuses what a real run refuses: dtypes torch's meta kernels let through.
+
+Meta kernels compute shapes; many skip the dtype checks the real kernels make, so an
+``int64`` input into ``Linear`` "works" on meta and fails on every real device ("mat1 and
+mat2 must have the same dtype"). :class:`RealDtypes` is a ``TorchDispatchMode`` active
+during a meta pass that makes those checks before each operation, with the real kernels'
+rules:
+
+- products and convolutions take operands of one dtype;
+- normalizations take a floating input, and parameters of its dtype (or float32 ones for a
+  float16/bfloat16 input, which torch mixes);
+- activations and softmax that only exist for floating point refuse integers and bools,
+  and ``relu`` refuses bools;
+- embeddings take int32 or int64 indices.
+
+The rules cover the layers of ``torch.nn`` a spec builds; a test runs each of them on cpu
+and on meta for every pair of parameter and input dtype and asserts that both refuse the
+same pairs. It costs a few microseconds per operation that really runs on meta (identical
+repeated layers are answered from memory and run nothing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+aten = torch.ops.aten
+
+#: All tensor operands in one dtype.
+_ONE_DTYPE = {
+    aten.mm,
+    aten.addmm,
+    aten.bmm,
+    aten.baddbmm,
+    aten.addbmm,
+    aten.addmv,
+    aten.mv,
+    aten.dot,
+    aten.vdot,
+    aten.addr,
+    aten._addmm_activation,
+    aten.convolution,
+    aten._convolution,
+    aten._trilinear,
+    aten._prelu_kernel,
+}
+#: The input (argument 0) and, at these positions, parameters.
+_NORMS = {
+    aten.native_layer_norm: (2, 3),
+    aten.native_batch_norm: (1, 2, 3, 4),
+    aten._native_batch_norm_legit: (1, 2, 3, 4),
+    aten._native_batch_norm_legit_no_training: (1, 2, 3, 4),
+    aten.native_group_norm: (1, 2),
+}
+#: Floating-point input only (argument 0).
+_FLOATING = {
+    aten._softmax,
+    aten._log_softmax,
+    aten._safe_softmax,
+    aten.gelu,
+    aten.silu,
+    aten.mish,
+    aten.hardswish,
+    aten.hardsigmoid,
+    aten.elu,
+    aten.softplus,
+    aten.log_sigmoid_forward,
+    aten._prelu_kernel,
+    aten.glu,
+    aten.softshrink,
+    aten.hardshrink,
+    aten.rrelu_with_noise,
+    aten.leaky_relu,
+}
+#: Index arguments that must be int32 or int64: (argument position, what it is).
+_INDICES = {aten.embedding: 1, aten._embedding_bag: 1, aten._embedding_bag_forward_only: 1}
+_INDEX_DTYPES = (torch.int32, torch.int64)
+_MIXED = (torch.float16, torch.bfloat16)
+
+
+def _name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+class RealDtypes(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch leaves it untyped
+    """Refuse, on meta, an operation whose dtypes a real kernel refuses (see the module)."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # torch leaves it untyped
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        packet = func.overloadpacket
+        problem = _problem(packet, args)
+        if problem:
+            raise RuntimeError(f"{packet.__name__}: {problem}")
+        return func(*args, **(kwargs or {}))
+
+
+def _problem(packet: Any, args: tuple[Any, ...]) -> str | None:
+    if packet in _ONE_DTYPE:
+        dtypes = {a.dtype for a in args if isinstance(a, torch.Tensor)}
+        if len(dtypes) > 1:
+            shown = " and ".join(sorted(_name(d) for d in dtypes))
+            return f"its tensors must have one dtype, but got {shown}"
+    if packet in _NORMS:
+        return _norm_problem(args, _NORMS[packet])
+    first = args[0] if args and isinstance(args[0], torch.Tensor) else None
+    if packet in _FLOATING and first is not None and not first.dtype.is_floating_point:
+        return f"not implemented for {_name(first.dtype)} input; it needs floating point"
+    if packet is aten.relu and first is not None and first.dtype == torch.bool:
+        return "bool inputs are not supported"
+    if packet in _INDICES:
+        indices = args[_INDICES[packet]]
+        if isinstance(indices, torch.Tensor) and indices.dtype not in _INDEX_DTYPES:
+            return f"indices must be int32 or int64, but got {_name(indices.dtype)}"
+    return None
+
+
+def _norm_problem(args: tuple[Any, ...], positions: tuple[int, ...]) -> str | None:
+    x = args[0]
+    if not x.dtype.is_floating_point:
+        return f"not implemented for {_name(x.dtype)} input; it needs floating point"
+    for i in positions:
+        p = args[i] if i < len(args) else None
+        if isinstance(p, torch.Tensor) and p.dtype != x.dtype:
+            if p.dtype == torch.float32 and x.dtype in _MIXED:
+                continue  # torch mixes a half-precision input with float32 parameters
+            return (
+                f"an input of {_name(x.dtype)} and parameters of {_name(p.dtype)} do not mix; "
+                "give the input the parameters' dtype"
+            )
+    return None
