@@ -319,6 +319,32 @@ def _run(
     return forward(compiled, chosen, device.value)
 
 
+def _dry_run(
+    spec_path: str,
+    limits: Limits,
+    device: Device,
+    dtype: ParamDtype | None,
+    shape: str | None,
+    input_dtype: InputDtype | None,
+    allow_import: bool,
+    import_path: list[str] | None,
+) -> DryRunReport:
+    """A dry run; for a spec on a real device, planned whole on meta before allocating."""
+    from netinspect.targets import is_target
+
+    if device is Device.meta or is_target(spec_path):
+        compiled = _compile(spec_path, limits, device, dtype, allow_import, import_path)
+        return _run(compiled, shape, input_dtype, device)
+    import netinspect
+
+    spec = netinspect.load(spec_path, limits)
+    _skip_dynamo_import()
+    from netinspect.run import choose_input, run_for_real
+
+    chosen = choose_input(spec, shape, input_dtype.value if input_dtype else None)
+    return run_for_real(spec, chosen, device.value, dtype.value if dtype else None, limits)
+
+
 def _inspected(
     spec_path: str,
     limits: Limits,
@@ -508,12 +534,13 @@ def dry_run(
     get their shapes."""
     with _reporting(output, debug):
         limits = _limits(max_nodes, max_depth, max_modules, max_tensors, max_spec_size, max_memory)
-        compiled = _compile(spec, limits, device, dtype, allow_import, import_path)
         from netinspect.render.json import dry_run_json
         from netinspect.render.tables import dry_run_rows
         from netinspect.render.text import dry_run_table
 
-        report = _run(compiled, input_shape, input_dtype, device)
+        report = _dry_run(
+            spec, limits, device, dtype, input_shape, input_dtype, allow_import, import_path
+        )
         capped = _capped(all_rows)
         _emit(report, output, lambda r: dry_run_table(r, capped), dry_run_json, dry_run_rows)
 

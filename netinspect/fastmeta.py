@@ -35,6 +35,7 @@ def skip_dynamo_import() -> int:
     import torch._meta_registrations
     import torch.utils.flop_counter
 
+    import netinspect.analysis.memory
     import netinspect.analysis.strict
     import netinspect.guard  # noqa: F401
 

@@ -16,5 +16,5 @@ class Limits:
     max_nodes: int = 100_000  # YAML nodes after alias expansion; a real spec has hundreds
     max_depth: int = 100  # nesting levels, of the YAML and of the model through its blocks
     max_modules: int = 50_000  # modules torch builds, every place of a shared one counted
-    max_tensors: int = 100_000  # parameters and buffers torch builds, counted likewise
+    max_tensors: int = 20_000  # parameters and buffers, likewise (LSTM builds in O(n²))
     max_memory: int | None = None  # bytes a real (cpu) run may take; None: what is free

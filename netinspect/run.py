@@ -21,7 +21,9 @@ from netinspect.analysis.init import (
     initialize,
     overwritten_layers,
     resolve_scheme,
+    temporaries,
 )
+from netinspect.analysis.memory import MemoryPlan, plan_forward, tensor_bytes
 from netinspect.analysis.tensors import alias_groups, is_lazy
 from netinspect.compiler import DEFAULT_LIMITS, DTYPES, CompiledModel, compile_spec
 from netinspect.errors import Location, NetinspectError, OptionError
@@ -70,30 +72,65 @@ def build(
     limits: Limits = DEFAULT_LIMITS,
 ) -> CompiledModel:
     """Compile on ``device``; on a real device, refuse before allocating more than
-    ``limits.max_memory`` bytes (by default, the memory that is free)."""
+    ``limits.max_memory`` bytes (by default, the memory that is free) for the parameters
+    and buffers. (A real forward pass is planned whole by :func:`run_for_real`.)"""
     if dtype is not None:
         spec = dataclasses.replace(spec, dtype=dtype)
     if device != "meta":
-        planned = compile_spec(spec, "meta", limits).module
-        _check_memory(planned, spec, device, limits.max_memory)
+        planned = compile_spec(spec, "meta", limits)
+        check_plan(plan_run(planned, None), spec, device, limits.max_memory)
     return compile_spec(spec, device, limits)
 
 
-def _check_memory(planned: nn.Module, spec: Spec, device: str, max_memory: int | None) -> None:
-    """Refuse to build for real what ``planned`` (the model on meta) shows will not fit."""
-    tensors = (*planned.parameters(), *planned.buffers())
-    # Lazy tensors have no size until the pass; the estimate covers the rest.
-    needed = sum(t.numel() * t.element_size() for t in tensors if not is_lazy(t))
+def plan_run(planned: CompiledModel, chosen: InputSpec | None) -> MemoryPlan:
+    """The memory of running ``planned`` (built on meta) for real: its parameters and
+    buffers, and with an input, the forward pass on it, lazy layers shaped (see
+    ``analysis.memory``). A shape mismatch is found here, on meta, before any allocation."""
+    if chosen is None:
+        return MemoryPlan(tensor_bytes(planned.module), 0, 0)
+    example = example_input(chosen.shape, _input_dtype(planned, chosen), "meta", planned.module)
+
+    def run(module: nn.Module, x: torch.Tensor) -> None:
+        dry_run(module, x, planned.name, planned.origin, reuse=False)
+
+    return plan_forward(planned.module, example, run)
+
+
+def check_plan(plan: MemoryPlan, spec: Spec, device: str, max_memory: int | None) -> None:
+    """Refuse a real run that ``plan`` shows will not fit, before it allocates anything."""
     allowed = available_memory() if max_memory is None else max_memory
-    if needed > allowed:
-        what = "is free" if max_memory is None else "is allowed (--max-memory)"
-        raise MemoryLimitError(
-            f"building this model on {device} needs {size(needed)} for its parameters "
-            f"and buffers, but only {size(allowed)} {what}",
-            spec.model.loc,
-            "Inspect it on the meta device instead (the default), which allocates nothing, "
-            "or set --max-memory if swap makes room.",
-        )
+    if plan.total <= allowed:
+        return
+    parts = [f"parameters and buffers {size(plan.parameters)}"]
+    if plan.input or plan.activations:
+        parts += [f"input {size(plan.input)}", f"activations {size(plan.activations)}"]
+    if plan.temporaries:
+        parts.append(f"init temporaries {size(plan.temporaries)}")
+    what = "is free" if max_memory is None else "is allowed (--max-memory)"
+    raise MemoryLimitError(
+        f"running this model on {device} needs {size(plan.total)} ({', '.join(parts)}), "
+        f"but only {size(allowed)} {what}",
+        spec.model.loc,
+        "Inspect it on the meta device instead (the default), which allocates nothing, "
+        "or set --max-memory if swap makes room.",
+    )
+
+
+def run_for_real(
+    spec: Spec,
+    chosen: InputSpec,
+    device: str = "cpu",
+    dtype: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> DryRunReport:
+    """A dry run on a real device, planned whole on meta first (parameters, lazy ones
+    shaped, the input, the pass's activations) and refused before anything is allocated
+    when it would not fit in ``limits.max_memory`` (by default, what is free)."""
+    if dtype is not None:
+        spec = dataclasses.replace(spec, dtype=dtype)
+    planned = compile_spec(spec, "meta", limits)
+    check_plan(plan_run(planned, chosen), spec, device, limits.max_memory)
+    return forward(compile_spec(spec, device, limits), chosen, device)
 
 
 def _param_dtype(compiled: CompiledModel) -> torch.dtype:
@@ -109,11 +146,13 @@ def forward(compiled: CompiledModel, chosen: InputSpec, device: str = "meta") ->
     Floating-point inputs take the parameters' dtype (a bfloat16 model gets bfloat16 data,
     as its layers require); integer inputs keep theirs.
     """
-    dtype = DTYPES[chosen.dtype]
-    if dtype.is_floating_point:
-        dtype = _param_dtype(compiled)
-    example = example_input(chosen.shape, dtype, device, compiled.module)
+    example = example_input(chosen.shape, _input_dtype(compiled, chosen), device, compiled.module)
     return dry_run(compiled.module, example, compiled.name, compiled.origin)
+
+
+def _input_dtype(compiled: CompiledModel, chosen: InputSpec) -> torch.dtype:
+    dtype = DTYPES[chosen.dtype]
+    return _param_dtype(compiled) if dtype.is_floating_point else dtype
 
 
 def spec_rules(spec: Spec) -> list[Rule]:
@@ -158,21 +197,25 @@ def init_model(
     # One plan on meta, before anything is allocated: it reports a rule that matches
     # nothing, finds the layers the rules overwrite whole (they get memory without their
     # default init: one random fill of every weight saved), and checks the memory.
-    planned = compile_spec(spec, "meta", limits).module
-    overwritten = overwritten_layers(planned, rules)
-    _check_memory(planned, spec, "cpu", limits.max_memory)
+    planned = compile_spec(spec, "meta", limits)
+    overwritten = overwritten_layers(planned.module, rules)
+    lazy = any(is_lazy(p) for p in planned.module.parameters())
+    if lazy and shape is None and spec.input is None:
+        raise OptionError(
+            "the model has lazy layers, whose shapes come from a forward pass; "
+            "give an example input",
+            spec.model.loc,
+            "Pass --input (e.g. --input 2x20) or add input: to the spec.",
+        )
+    chosen = choose_input(spec, shape, input_dtype) if lazy else None
+    memory = plan_run(planned, chosen)  # shapes the planned lazy layers on meta
+    memory = dataclasses.replace(memory, temporaries=temporaries(planned.module, rules))
+    check_plan(memory, spec, "cpu", limits.max_memory)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         compiled = compile_spec(spec, "cpu", limits, uninitialized=overwritten)
-        if any(is_lazy(p) for p in compiled.module.parameters()):
-            if shape is None and spec.input is None:
-                raise OptionError(
-                    "the model has lazy layers, whose shapes come from a forward pass; "
-                    "give an example input",
-                    spec.model.loc,
-                    "Pass --input (e.g. --input 2x20) or add input: to the spec.",
-                )
-            forward(compiled, choose_input(spec, shape, input_dtype), "cpu")
+        if chosen is not None:
+            forward(compiled, chosen, "cpu")
         ties = _tie_names(compiled)
         report = initialize(
             compiled.module,

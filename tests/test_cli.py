@@ -359,6 +359,24 @@ def test_debug_shows_the_traceback_of_an_internal_error(capsys: pytest.CaptureFi
     assert "ZeroDivisionError: boom" in err
 
 
+def test_the_tensor_and_spec_size_limits_have_options_to_raise_them(tmp_path: Path) -> None:
+    lstm = tmp_path / "lstm.yaml"
+    lstm.write_text("model: [{LSTM: {input_size: 2, hidden_size: 2, num_layers: 30000}}]\n")
+    refused = run_netinspect("params", str(lstm))
+    assert refused.code == 1
+    assert "this LSTM alone builds 120,000 tensors" in refused.err
+    assert "--max-tensors" in refused.err
+    env = {"NETINSPECT_MAX_TENSORS": "119999"}
+    assert "--max-tensors" in run_netinspect("params", str(lstm), env=env).err
+    big = tmp_path / "big.yaml"
+    big.write_text("# " + "x" * 2_000_000 + "\nmodel: [ReLU]\n")
+    refused = run_netinspect("params", str(big))
+    assert refused.code == 1
+    assert "larger than 1,048,576 bytes" in refused.err
+    assert run_netinspect("params", str(big), "--max-spec-size", "3MB").code == 0
+    assert run_netinspect("params", str(big), env={"NETINSPECT_MAX_SPEC_SIZE": "3MB"}).code == 0
+
+
 def test_each_limit_has_an_option_to_raise_it(tmp_path: Path) -> None:
     deep = tmp_path / "deep.yaml"
     deep.write_text("model: " + "[" * 120 + "ReLU" + "]" * 120 + "\n")
@@ -383,7 +401,7 @@ def test_each_limit_has_an_option_to_raise_it(tmp_path: Path) -> None:
 
     refused = run_netinspect("init", "configs/mlp.yaml", "--scheme", "ones", "--max-memory", "100B")
     assert refused.code == 1
-    assert "needs 196 B for its parameters and buffers, but only 100 B is allowed" in refused.err
+    assert "needs 196 B (parameters and buffers 196 B), but only 100 B is allowed" in refused.err
     assert (
         run_netinspect("init", "configs/mlp.yaml", "--scheme", "ones", "--max-memory", "1KiB").code
         == 0

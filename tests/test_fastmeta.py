@@ -63,3 +63,27 @@ def test_init_does_not_import_dynamo_either() -> None:
     proc = _cli("init", "configs/tiny_lm.yaml", "--scheme", "xavier", "--seed", "0")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().endswith("dynamo imported: False")
+
+
+def test_every_dispatch_mode_of_netinspect_is_marked_before_it_runs() -> None:
+    # A mode class made after the marking would import dynamo at its first operation, in
+    # the middle of a pass (and leave that import's frames holding an activation).
+    proc = _cli("dry-run", "configs/lazy_mlp.yaml", "--device", "cpu", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().endswith("dynamo imported: False")
+    code = (
+        "import inspect, pkgutil, importlib, netinspect\n"
+        "from torch.utils._python_dispatch import TorchDispatchMode\n"
+        "mods = [importlib.import_module(m.name) for m in "
+        "pkgutil.walk_packages(netinspect.__path__, 'netinspect.') "
+        "if not m.name.endswith(('cli', '__main__'))]\n"
+        "print(sorted({c.__module__ for m in mods for _, c in inspect.getmembers(m, "
+        "inspect.isclass) if issubclass(c, TorchDispatchMode) and "
+        "c.__module__.startswith('netinspect')}))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    marked = (ROOT / "netinspect" / "fastmeta.py").read_text()
+    for module in json.loads(found.replace("'", '"')):
+        assert f"import {module}" in marked, module

@@ -467,6 +467,24 @@ def overwritten_layers(module: nn.Module, rules: Iterable[Rule]) -> set[str]:
     return paths
 
 
+def temporaries(module: nn.Module, rules: Iterable[Rule]) -> int:
+    """Bytes initializing ``module`` (on meta, lazy layers shaped) allocates beside its
+    weights, at most, at one time: the statistics read a half-precision weight through a
+    float32 copy, and orthogonal works on a float32 matrix and its QR factors. Everything
+    else works in place, and the statistics read float32 weights in 64K-element blocks."""
+    chosen = plan(module, rules)
+    most = 0
+    for p in module.parameters():
+        extra = 0
+        if p.dtype in (torch.float16, torch.bfloat16):
+            extra += p.numel() * 4
+        entry = chosen.get(id(p))
+        if entry is not None and entry[2].torch_name == "orthogonal_":
+            extra += p.numel() * 4 * 2
+        most = max(most, extra)
+    return most
+
+
 def _fills(scheme: Scheme, p: torch.Tensor) -> bool:
     return scheme.func is not None and scheme.torch_name is not None and not _misfit(scheme, p)
 
