@@ -12,6 +12,6 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from netinspect.cli import main  # after the path is mended, deliberately
+from netinspect.entry import main  # after the path is mended, deliberately
 
 main()

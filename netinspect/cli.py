@@ -8,21 +8,24 @@ completion and usage errors stay instant.
 from __future__ import annotations
 
 import gc
+import io
 import json
 import os
+import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console, RenderableType
 
 from netinspect import __version__
 from netinspect.dtypes import InputDtype, ParamDtype
-from netinspect.errors import ExitCode, NetinspectError, OptionError
+from netinspect.errors import ExitCode, Location, NetinspectError, OptionError
 from netinspect.limits import Limits
 from netinspect.schemes import SCHEME_NAMES
 
@@ -181,18 +184,68 @@ DEFAULT_LIMITS = Limits()
 
 def _stdout() -> Console:
     # A pipe gets plain text (no colour codes) and wide lines, unless COLUMNS says otherwise.
-    wide = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
-    return Console(width=wide, highlight=False)
+    # Names print as they are: no [markup], no :emoji: codes (a spec chose them).
+    wide = None if _isatty(sys.stdout) or "COLUMNS" in os.environ else 200
+    return Console(width=wide, highlight=False, markup=False, emoji=False)
+
+
+def _rendered(renderable: RenderableType) -> str:
+    """What printing ``renderable`` on stdout would write (colours on a terminal, plain in a
+    pipe), as text: rendered whole in memory, so stdout gets it in one write or not at all."""
+    real = _stdout()  # how stdout is: width, terminal, colours
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=real.width,
+        force_terminal=real.is_terminal,
+        color_system=real.color_system,  # type: ignore[arg-type]  # the name rich detected
+        no_color=real.no_color,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
+    console.print(renderable)
+    return buffer.getvalue()
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, markup=False, emoji=False)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # closed, or None: standard output shut
+        return False
+
+
+class OutputStreamError(NetinspectError):
+    """Standard output cannot take the result (closed, full, or its reader went away)."""
+
+
+def _write_stdout(text: str) -> None:
+    """The whole result in one write, then flushed: a failure is reported, never half-noted."""
+    from netinspect.entry import interrupted
+
+    if interrupted():  # pressed, and swallowed by some library on the way: stop here
+        raise KeyboardInterrupt
+    stream = sys.stdout
+    if stream is None:
+        raise OutputStreamError("standard output is closed; nothing could be written")
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise OutputStreamError("the reader of the output closed it") from None
+    except (OSError, ValueError) as exc:  # ValueError: a closed file object
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise OutputStreamError(f"cannot write the output to standard output: {reason}") from None
 
 
 def _capped(all_rows: bool) -> bool:
     """Long tables are cut to their first and last rows on a terminal, unless --all; a pipe
     or a file gets every row (and json, markdown, csv always do)."""
-    return not all_rows and _stdout().is_terminal
+    return not all_rows and _stdout().is_terminal  # rich's view: FORCE_COLOR counts
 
 
 def _version(value: bool) -> None:
@@ -218,25 +271,25 @@ def _root(
 
 @contextmanager
 def _reporting(output: OutputFormat, debug: bool) -> Iterator[None]:
-    """Turn every failure into one message and the exit status SPEC.md section 4 gives it."""
-    from netinspect.render.errors import error_json, error_text
-    from netinspect.render.jsontext import dumps
+    """Turn every failure into one message and the exit status SPEC.md section 4 gives it.
 
+    Warnings torch prints while building or running a model (a TransformerEncoder's note on
+    nested tensors) are not netinspect's to pass on: they show with --debug only."""
     try:
-        yield
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.simplefilter("ignore")
+            yield
     except (typer.Exit, typer.Abort, typer.BadParameter):  # Click's own: usage, exit 2
         raise
+    except OutputStreamError as exc:
+        _report_stream_error(exc, debug)
     except NetinspectError as exc:
-        if debug:
-            traceback.print_exc()
-        if output is OutputFormat.json:
-            typer.echo(dumps(error_json(exc)))
-        else:
-            _stderr().print(error_text(exc), soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        _report(exc, output, debug)
     except KeyboardInterrupt:
-        _stderr().print("interrupted: any file being written was left as it was")
-        raise typer.Exit(ExitCode.INTERRUPTED) from None
+        raise typer.Exit(_interrupted()) from None
+    except (MemoryError, RecursionError, OSError, ModuleNotFoundError) as exc:
+        _report(_environment_error(exc), output, debug)
     except Exception as exc:  # a bug in netinspect: one line, the traceback only on request
         if debug:
             traceback.print_exc()
@@ -245,9 +298,80 @@ def _reporting(output: OutputFormat, debug: bool) -> Iterator[None]:
             f"{__version__}; please report it with the spec (rerun with --debug for details)."
         )
         if output is OutputFormat.json:  # scripts still get one JSON document on stdout
-            typer.echo(dumps(error_json(NetinspectError(message))))
-        _stderr().print(message, soft_wrap=True, markup=False)
+            _write_json_error(NetinspectError(message))
+        _print_stderr(message)
         raise typer.Exit(ExitCode.INTERNAL) from None
+
+
+def _report(exc: NetinspectError, output: OutputFormat, debug: bool) -> NoReturn:
+    from netinspect.render.errors import error_text
+
+    if debug:
+        traceback.print_exc()
+    if output is OutputFormat.json:
+        _write_json_error(exc)
+    else:
+        _print_stderr(error_text(exc))
+    raise typer.Exit(exc.exit_code) from None
+
+
+def _report_stream_error(exc: OutputStreamError, debug: bool) -> NoReturn:
+    """On stderr whatever the format: stdout is what failed. A reader that left early
+    (``| head``) ends the command as SIGPIPE would, quietly, with 141."""
+    if "closed it" in exc.message:
+        raise typer.Exit(ExitCode.OUTPUT_CLOSED) from None
+    from netinspect.render.errors import error_text
+
+    if debug:
+        traceback.print_exc()
+    _print_stderr(error_text(exc))
+    raise typer.Exit(exc.exit_code) from None
+
+
+def _write_json_error(exc: NetinspectError) -> None:
+    from netinspect.render.errors import error_json
+    from netinspect.render.jsontext import dumps
+
+    with suppress(OutputStreamError):  # then stderr is all there is
+        _write_stdout(dumps(error_json(exc)) + "\n")
+
+
+def _print_stderr(message: RenderableType) -> None:
+    with suppress(OSError, ValueError, AttributeError):  # stderr shut too: nothing to tell
+        _stderr().print(message, soft_wrap=True)
+
+
+_said: set[str] = set()  # what was said once already
+
+
+def _interrupted() -> int:
+    if "interrupted" not in _said:  # one line, however many layers see the interrupt
+        _said.add("interrupted")
+        _print_stderr("interrupted: any file being written was left as it was")
+    return ExitCode.INTERRUPTED
+
+
+def _environment_error(exc: BaseException) -> NetinspectError:
+    """A failure of the machine or the installation, not of netinspect: exit 1, named."""
+    if isinstance(exc, MemoryError):
+        return NetinspectError(
+            "the machine ran out of memory",
+            hint="Inspect on the meta device (the default), or lower --max-memory so the run "
+            "is refused before it starts.",
+        )
+    if isinstance(exc, RecursionError):
+        return NetinspectError(
+            "the model nests too deeply for Python's stack",
+            hint="Lower --max-depth back toward its default of 100, or flatten the blocks.",
+        )
+    if isinstance(exc, ModuleNotFoundError):
+        return NetinspectError(
+            f"a package netinspect needs cannot be imported: {exc}",
+            hint="Reinstall netinspect with its dependencies (make install).",
+        )
+    assert isinstance(exc, OSError)
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return NetinspectError(f"the operating system refused: {exc.strerror or exc}{where}")
 
 
 def _limits(
@@ -370,7 +494,7 @@ def _emit(
     if output is OutputFormat.json:
         from netinspect.render.jsontext import dumps
 
-        typer.echo(dumps(as_json(report)))
+        _write_stdout(dumps(as_json(report)) + "\n")
     elif output in (OutputFormat.markdown, OutputFormat.csv):
         if table is None:
             raise typer.BadParameter(
@@ -380,9 +504,9 @@ def _emit(
         from netinspect.render.tables import to_csv, to_markdown
 
         rows = table(report)
-        typer.echo(to_csv(rows) if output is OutputFormat.csv else to_markdown(rows), nl=False)
+        _write_stdout(to_csv(rows) if output is OutputFormat.csv else to_markdown(rows))
     else:
-        _stdout().print(text(report))
+        _write_stdout(_rendered(text(report)))
 
 
 @app.command()
@@ -662,7 +786,8 @@ def schema() -> None:
     """Print the JSON Schema (draft 2020-12) of the spec language, for editors."""
     from netinspect.schema import spec_schema
 
-    typer.echo(json.dumps(spec_schema(), indent=2))
+    with _reporting(OutputFormat.text, debug=False):
+        _write_stdout(json.dumps(spec_schema(), indent=2) + "\n")
 
 
 @app.command()
@@ -766,7 +891,7 @@ def init(
 @contextmanager
 def _progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar on stderr when it is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
+    if not _isatty(sys.stderr):
         yield None
         return
     from rich.progress import Progress
@@ -781,33 +906,80 @@ def _progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def main() -> None:
-    """Console-script entry point; maps Click's usage errors to exit status 2."""
+    """Console-script entry point: run the command, report what went wrong, exit."""
     # A run allocates hundreds of thousands of long-lived objects (torch's import, a module
     # per layer) and next to no cyclic garbage, so the cycle collector would only re-scan
     # them, again and again: a third of a 12,000-layer dry-run. Refcounting still frees
     # every tensor, and the process is short-lived.
     gc.disable()
+    from netinspect.entry import interrupted
+
     try:
-        app()
-        status = 0
-    except SystemExit as stop:
-        status = _exit_status(stop.code)
+        status = _invoke(sys.argv[1:])
+    except KeyboardInterrupt:  # between commands' own handling: parsing, rendering help
+        status = _interrupted()
+    if interrupted() and status == 0:  # swallowed, and nothing was written: say so
+        status = _interrupted()
     # Tearing the interpreter down frees every object one at a time (0.6 s after a
     # 12,000-layer dry run) and runs a last full collection; nothing is left to do but
     # flush what was printed. Files are written whole before this (files.atomic_write).
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # the reader went away (a closed pipe): nothing more can be said
-        status = status or 1
+    # A Ctrl-C now would only print a traceback: the work is done, so it waits for exit.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # the reader went away, or the stream was shut
+            status = status or 1
     os._exit(status)
 
 
-def _exit_status(code: object) -> int:
-    """The status ``sys.exit(code)`` would give: None is 0, a message is printed and 1."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
-    print(code, file=sys.stderr)
-    return 1
+def _invoke(args: list[str]) -> int:
+    """Run the app without Click's own exit handling, so a usage error (exit 2) can be a
+    JSON document too, when the command line asked for JSON."""
+    try:
+        result = app(args=args, prog_name="netinspect", standalone_mode=False)
+    except typer.Abort:
+        _print_stderr("aborted")
+        return 1
+    except Exception as exc:
+        if not _is_usage_error(exc):
+            _print_stderr(f"internal error: {type(exc).__name__}: {exc}")
+            return ExitCode.INTERNAL
+        _usage_error(exc, args)
+        return int(exc.exit_code)  # type: ignore[attr-defined]  # checked by _is_usage_error
+    status = result if isinstance(result, int) else 0
+    if status == ExitCode.INTERRUPTED:  # Click turns a Ctrl-C while parsing into 130
+        _interrupted()
+    return status
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Click's errors (Typer vendors Click, or uses it: no one import names them both)."""
+    return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
+
+
+def _usage_error(exc: Any, args: list[str]) -> None:
+    """Click's message on stderr as Typer shows it, and under --format json the error
+    document on stdout as well, with the option as its location."""
+    try:
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)
+    except Exception:  # rich help unavailable: Click's plain message
+        with suppress(OSError, ValueError):
+            exc.show()
+    if _wants_json(args):
+        param = getattr(exc, "param", None)
+        option = param.opts[0] if param is not None and param.opts else None
+        option = option or getattr(exc, "option_name", None)  # an unknown option's name
+        where = Location(option) if option else None
+        _write_json_error(NetinspectError(exc.format_message(), where))
+
+
+def _wants_json(args: list[str]) -> bool:
+    pairs = zip(args, [*args[1:], ""], strict=True)
+    return any(
+        (a in ("--format", "-f") and b == "json") or a in ("--format=json", "-fjson")
+        for a, b in pairs
+    )

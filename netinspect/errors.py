@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     CHECK_FAILED = 3
     INTERNAL = 4
     INTERRUPTED = 130
+    OUTPUT_CLOSED = 141  # the reader of the output left early (| head): as SIGPIPE would
 
 
 @dataclass(frozen=True)

@@ -441,9 +441,9 @@ class _Composer:
         text = event.value
         if event.tag in _NON_SPECIFIC:
             plain = event.tag is None and event.implicit[0]
-            return Scalar(resolve_plain(text, loc) if plain else text, loc, plain)
+            return Scalar(resolve_plain(text, loc) if plain else _visible(text, loc), loc, plain)
         if event.tag == _STR:
-            return Scalar(text, loc)
+            return Scalar(_visible(text, loc), loc)
         if event.tag == _INT:
             return Scalar(_explicit_int(text, loc), loc)
         if event.tag == _FLOAT:
@@ -460,6 +460,21 @@ class _Composer:
 
 
 # -- scalars -------------------------------------------------------------------------------
+def _visible(text: str, loc: Location) -> str:
+    """Text a spec holds is printed (names, arguments in messages): it may not hold control
+    characters, which a quoted string can write as escapes ("\\e[31m" restyles a terminal,
+    "\\u202e" reverses what follows), nor invisible formatting or line separators."""
+    if text.isprintable():
+        return text
+    bad = next(c for c in text if not c.isprintable())
+    raise SpecSyntaxError(
+        f"the text {_shorten(text)!r} contains the character U+{ord(bad):04X}, a control or "
+        "invisible character",
+        loc,
+        "Text in a spec is printed in tables and messages: write plain visible characters.",
+    )
+
+
 def resolve_plain(text: str, loc: Location) -> ScalarValue:
     """A plain scalar's value under the YAML 1.2 core schema (see the module docstring)."""
     if _NULL_RE.match(text):
@@ -470,7 +485,7 @@ def resolve_plain(text: str, loc: Location) -> ScalarValue:
         return _int(text, loc)
     if _FLOAT_RE.match(text) or text in _SPECIAL_FLOATS:
         return _float(text, loc)
-    return text
+    return _visible(text, loc)
 
 
 def _int(text: str, loc: Location) -> int:

@@ -268,12 +268,14 @@ def test_describe_names_the_kind() -> None:
 
 
 # -- properties --------------------------------------------------------------------------
+# Text a spec may hold: what Python calls printable (no control or invisible characters).
+VISIBLE = st.characters(codec="utf-8").filter(str.isprintable)
 yaml_scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(10**12), max_value=10**12),
     st.floats(allow_nan=False, allow_infinity=False, width=64),
-    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+    st.text(VISIBLE, max_size=12),
 )
 yaml_documents = st.recursive(
     yaml_scalars,
@@ -281,7 +283,7 @@ yaml_documents = st.recursive(
         st.lists(inner, max_size=5),
         st.dictionaries(
             st.text(
-                st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+                VISIBLE,
                 min_size=1,
                 max_size=8,
             ),
@@ -420,3 +422,29 @@ def test_a_spec_larger_than_the_limit_is_refused(
     monkeypatch.setattr(sys, "stdin", Endless)
     with pytest.raises(LimitError, match="larger than 1,000 bytes"):
         read_text("-", max_bytes=1000)
+
+
+def _double_quoted(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar, invisible characters written as escapes."""
+
+    def escape(c: str) -> str:
+        if c in '"\\':
+            return "\\" + c
+        if c.isprintable():
+            return c
+        return f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}"
+
+    return '"' + "".join(map(escape, text)) + '"'
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(VISIBLE, max_size=5),
+    st.characters(codec="utf-8").filter(lambda c: not c.isprintable() and c not in "\r\n"),
+)
+def test_text_holding_an_invisible_character_is_refused_where_it_is(text: str, bad: str) -> None:
+    quoted = _double_quoted(text + bad)
+    with pytest.raises(SpecSyntaxError) as err:
+        load_text(f"model:\n  - {quoted}\n", "v.yaml")
+    assert f"U+{ord(bad):04X}" in err.value.message
+    assert err.value.location == Location("v.yaml", 2, 5)

@@ -8,15 +8,16 @@ from typing import Any
 from rich.text import Text
 
 from netinspect.errors import NetinspectError
+from netinspect.render.units import printable
 
 
 def error_text(error: NetinspectError) -> Text:
     """One paragraph: ``file:line:col: error: what is wrong. Hint.``"""
     text = Text()
     if error.location:
-        text.append(f"{error.location}: ", "bold")
+        text.append(f"{printable(str(error.location))}: ", "bold")
     text.append("error: ", "bold red")
-    text.append(error.full_message)
+    text.append(printable(error.full_message))
     return text
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from netinspect.analysis.dryrun import DryRunReport
 from netinspect.analysis.params import ParamsReport
+from netinspect.render.units import printable
 
 Cell = str | int | bool | None
 Rows = tuple[list[str], list[list[Cell]]]
@@ -56,7 +57,8 @@ def _md(value: Cell) -> str:
         if isinstance(value, int) and not isinstance(value, bool)
         else str(value)
     )
-    return text.replace("|", "\\|")
+    # A cell is one line of a table row: pipes escaped, line breaks and controls written out.
+    return printable(text).replace("|", "\\|")
 
 
 def to_markdown(table: Rows, numeric: Sequence[str] = ("numel", "params", "flops", "depth")) -> str:

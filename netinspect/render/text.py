@@ -19,6 +19,7 @@ from netinspect.analysis.params import ParamRow, ParamsReport
 from netinspect.analysis.shared import SharedReport
 from netinspect.analysis.tree import TreeNode, TreeReport
 from netinspect.render import units
+from netinspect.render.units import printable
 
 T = TypeVar("T")
 
@@ -31,7 +32,7 @@ ROW_HEAD, ROW_TAIL = 30, 10
 
 def _table(title: str) -> Table:
     """The one table style: a titled header rule, no outer border (pastes cleanly)."""
-    return Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", pad_edge=False)
+    return Table(box=box.SIMPLE_HEAD, title=printable(title), title_justify="left", pad_edge=False)
 
 
 def _rows_shown(rows: Sequence[T], capped: bool) -> tuple[Sequence[T], int, Sequence[T]]:
@@ -71,12 +72,12 @@ def params_table(report: ParamsReport, capped: bool = False) -> RenderableType:
 
 def _param_cells(row: ParamRow) -> Sequence[str]:
     return (
-        row.name,
+        printable(row.name),
         units.shape(row.shape),
         row.dtype,
         "-" if row.numel is None else units.count(row.numel),
         "yes" if row.trainable else "no",
-        ", ".join(row.shared_with),
+        printable(", ".join(row.shared_with)),
     )
 
 
@@ -109,14 +110,15 @@ def _add_children(branch: Tree, node: TreeNode) -> None:
 
 def _label(node: TreeNode, is_root: bool = False) -> Text:
     label = Text()
+    name, kind, args = printable(node.name), printable(node.type), printable(node.args)
     if is_root:
-        label.append(node.name, "bold")
-        label.append(f" ({node.type})")
+        label.append(name, "bold")
+        label.append(f" ({kind})")
     else:
-        label.append(f"({node.name}): ", "bold")
+        label.append(f"({name}): ", "bold")
         is_leaf = not node.children and not node.hidden_children
         # print(model) style: arguments in parentheses; a bare container shows its class only.
-        label.append(f"{node.type}({node.args})" if node.args or is_leaf else node.type)
+        label.append(f"{kind}({args})" if args or is_leaf else kind)
     if node.params:
         label.append(f" · {units.count(node.params)} params", "cyan")
     if node.shared:
@@ -138,6 +140,7 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
     def cells(call: CallRecord) -> Sequence[str]:
         name = call.path.rsplit(".", 1)[-1]
         label = f"{report.model} ({call.type})" if not call.path else f"({name}): {call.type}"
+        label = printable(label)
         return (
             "  " * call.depth + label,
             units.shape(call.input),
@@ -162,7 +165,7 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
 
 def shared_table(report: SharedReport) -> RenderableType:
     if not report.groups:
-        return Text(f"{report.model}: no shared parameters")
+        return Text(f"{printable(report.model)}: no shared parameters")
     table = _table(report.model)
     table.add_column("Names (one tensor)", overflow="fold")
     table.add_column("Shape")
@@ -172,7 +175,7 @@ def shared_table(report: SharedReport) -> RenderableType:
     for group in report.groups:
         numel = group.numel
         table.add_row(
-            ", ".join(group.names),
+            printable(", ".join(group.names)),
             units.shape(group.shape),
             group.dtype,
             "-" if numel is None else units.count(numel),
@@ -201,9 +204,16 @@ def init_table(report: InitReport, saved_to: str | None = None) -> RenderableTyp
         if p.off:
             expected += " !"
             off += 1
-        scheme = p.scheme + (f" ({p.note})" if p.note else "")
+        scheme = printable(p.scheme + (f" ({p.note})" if p.note else ""))
         table.add_row(
-            p.name, scheme, _g(p.mean), _g(p.std), expected, _g(p.min), _g(p.max), f"{p.zeros:.1%}"
+            printable(p.name),
+            scheme,
+            _g(p.mean),
+            _g(p.std),
+            expected,
+            _g(p.min),
+            _g(p.max),
+            f"{p.zeros:.1%}",
         )
     lines = [f"Seed: {report.seed} (repeat with --seed {report.seed})"]
     if off:
@@ -238,7 +248,8 @@ def diff_table(report: DiffReport) -> RenderableType:
         f"({report.total_after - report.total_before:+,})"
     )
     if report.identical:
-        return Group(Text(f"{report.before} and {report.after}: the same parameters"), totals)
+        same = f"{report.before} and {report.after}: the same parameters"
+        return Group(Text(printable(same)), totals)
     table = _table(f"{report.before} -> {report.after}")
     table.add_column("")
     table.add_column("Name", overflow="fold")
@@ -255,5 +266,5 @@ def diff_table(report: DiffReport) -> RenderableType:
         )
         before = f"{units.shape(c.before.shape)} {c.before.dtype}" if c.before else ""
         after = f"{units.shape(c.after.shape)} {c.after.dtype}" if c.after else ""
-        table.add_row(Text(mark, style), c.name, before, after, f"{c.delta:+,}")
+        table.add_row(Text(mark, style), printable(c.name), before, after, f"{c.delta:+,}")
     return Group(table, totals)

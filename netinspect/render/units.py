@@ -30,3 +30,12 @@ def si(n: int) -> str:
             return f"{n} " if not prefix else f"{value:.2f} {prefix}"
         value /= 1000
     raise AssertionError("unreachable")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or invisible character written as an escape (``\\x1b``,
+    ``\\u202e``), so a name shows as what it is and never restyles or reorders a terminal.
+    Specs cannot hold such names; a Python target's module names and torch's messages can."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -1,0 +1,42 @@
+"""The ``netinspect`` console script, and its Ctrl-C.
+
+Importing the command (Typer, rich, then torch) takes a second, and a Ctrl-C in that time
+must neither print a traceback nor be lost. This module imports nothing heavy and installs
+the SIGINT handler first: it raises KeyboardInterrupt as Python's does, and also remembers
+the interrupt, because some code in that second catches KeyboardInterrupt and goes on (a
+Ctrl-C 0.5 s in was once silently ignored). The command checks :func:`interrupted` before
+it writes a result, so an interrupt is never lost. The only window left is the
+interpreter's own start (about 30 ms), where Python reports it itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+
+_seen: list[bool] = []
+
+
+def _on_interrupt(signum: int, frame: FrameType | None) -> None:
+    _seen.append(True)
+    raise KeyboardInterrupt
+
+
+def interrupted() -> bool:
+    """Whether Ctrl-C was pressed since the command started, even if something swallowed it."""
+    return bool(_seen)
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, _on_interrupt)
+    try:
+        from netinspect.cli import main as command
+    except KeyboardInterrupt:
+        try:
+            sys.stderr.write("interrupted: any file being written was left as it was\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(130)
+    command()
