@@ -193,6 +193,13 @@ def _rendered(renderable: RenderableType) -> str:
     """What printing ``renderable`` on stdout would write (colours on a terminal, plain in a
     pipe), as text: rendered whole in memory, so stdout gets it in one write or not at all."""
     real = _stdout()  # how stdout is: width, terminal, colours
+    from netinspect.render.sheet import Sheet, TreeSheet
+
+    utf8 = real.encoding.lower().startswith("utf")  # rich draws ASCII guides otherwise
+    if isinstance(renderable, (Sheet, TreeSheet)) and not real.is_terminal and utf8:
+        text = renderable.plain(real.width)  # plain text, fast, for a pipe or a file
+        if text is not None:
+            return text
     buffer = io.StringIO()
     console = Console(
         file=buffer,

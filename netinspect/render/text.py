@@ -1,15 +1,13 @@
-"""Rich renderables for people at a terminal (colours only when it is one)."""
+"""What people read: sheets and trees that rich draws on a terminal (colours only there),
+and that render.sheet writes as plain text, fast, for a pipe or a file."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
-from rich.tree import Tree
 
 from netinspect.analysis.check import CheckReport
 from netinspect.analysis.diff import DiffReport
@@ -19,6 +17,7 @@ from netinspect.analysis.params import ParamRow, ParamsReport
 from netinspect.analysis.shared import SharedReport
 from netinspect.analysis.tree import TreeNode, TreeReport
 from netinspect.render import units
+from netinspect.render.sheet import Branch, Column, Sheet, TreeSheet
 from netinspect.render.units import printable
 
 T = TypeVar("T")
@@ -30,9 +29,9 @@ T = TypeVar("T")
 ROW_HEAD, ROW_TAIL = 30, 10
 
 
-def _table(title: str) -> Table:
+def _sheet(title: str, *columns: Column) -> Sheet:
     """The one table style: a titled header rule, no outer border (pastes cleanly)."""
-    return Table(box=box.SIMPLE_HEAD, title=printable(title), title_justify="left", pad_edge=False)
+    return Sheet(printable(title), columns)
 
 
 def _rows_shown(rows: Sequence[T], capped: bool) -> tuple[Sequence[T], int, Sequence[T]]:
@@ -45,29 +44,31 @@ def _rows_shown(rows: Sequence[T], capped: bool) -> tuple[Sequence[T], int, Sequ
 
 
 def _add_rows(
-    table: Table, rows: Sequence[T], cells: Callable[[T], Sequence[str]], capped: bool
+    sheet: Sheet, rows: Sequence[T], cells: Callable[[T], Sequence[str]], capped: bool
 ) -> None:
     head, hidden, tail = _rows_shown(rows, capped)
-    for row in head:
-        table.add_row(*cells(row))
+    sheet.rows.extend(cells(row) for row in head)
     if hidden:
         # One unbroken line: its column widens to fit rather than folding it.
-        table.add_row(Text(f"… {hidden:,} more rows (--all shows them)", "dim", no_wrap=True))
-    for row in tail:
-        table.add_row(*cells(row))
+        more = Text(f"… {hidden:,} more rows (--all shows them)", "dim", no_wrap=True)
+        sheet.rows.append([more, *[""] * (len(sheet.columns) - 1)])
+    sheet.rows.extend(cells(row) for row in tail)
 
 
 def params_table(report: ParamsReport, capped: bool = False) -> RenderableType:
     """Every parameter (the first and last few when ``capped``), then the totals of all."""
-    table = _table(report.model)
-    table.add_column("Name", style="bold", overflow="fold")
-    table.add_column("Shape")
-    table.add_column("Dtype")
-    table.add_column("Params", justify="right")
-    table.add_column("Trainable")
-    table.add_column("Shared with", overflow="fold")
-    _add_rows(table, report.rows, _param_cells, capped)
-    return Group(table, _params_footer(report))
+    sheet = _sheet(
+        report.model,
+        Column("Name", style="bold", fold=True),
+        Column("Shape"),
+        Column("Dtype"),
+        Column("Params", right=True),
+        Column("Trainable"),
+        Column("Shared with", fold=True),
+    )
+    _add_rows(sheet, report.rows, _param_cells, capped)
+    sheet.after = _params_footer(report)
+    return sheet
 
 
 def _param_cells(row: ParamRow) -> Sequence[str]:
@@ -96,16 +97,17 @@ def _params_footer(report: ParamsReport) -> Text:
 
 
 def tree_view(report: TreeReport) -> RenderableType:
-    root = Tree(_label(report.root, is_root=True), guide_style="dim")
-    _add_children(root, report.root)
-    return root
-
-
-def _add_children(branch: Tree, node: TreeNode) -> None:
-    for child in node.children:
-        _add_children(branch.add(_label(child)), child)
-    if node.hidden_children:
-        branch.add(Text(f"… {node.hidden_children} more (raise --depth to see them)", "dim"))
+    root = Branch(_label(report.root, is_root=True))
+    stack = [(root, report.root)]
+    while stack:  # no recursion: the tree may be as deep as the depth limit allows
+        branch, node = stack.pop()
+        for child in node.children:
+            branch.children.append(Branch(_label(child)))
+            stack.append((branch.children[-1], child))
+        if node.hidden_children:
+            more = f"… {node.hidden_children} more (raise --depth to see them)"
+            branch.children.append(Branch(Text(more, "dim")))
+    return TreeSheet(root)
 
 
 def _label(node: TreeNode, is_root: bool = False) -> Text:
@@ -130,12 +132,14 @@ def _label(node: TreeNode, is_root: bool = False) -> Text:
 
 def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
     """Every call (the first and last few when ``capped``), then the totals of the pass."""
-    table = _table(report.model)
-    table.add_column("Layer", overflow="fold")
-    table.add_column("Input")
-    table.add_column("Output")
-    table.add_column("Params", justify="right")
-    table.add_column("FLOPs", justify="right")
+    sheet = _sheet(
+        report.model,
+        Column("Layer", fold=True),
+        Column("Input"),
+        Column("Output"),
+        Column("Params", right=True),
+        Column("FLOPs", right=True),
+    )
 
     def cells(call: CallRecord) -> Sequence[str]:
         name = call.path.rsplit(".", 1)[-1]
@@ -149,7 +153,7 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
             units.count(call.flops) if call.flops else "",
         )
 
-    _add_rows(table, report.layers, cells, capped)
+    _add_rows(sheet, report.layers, cells, capped)
     lines = [
         f"Input: {units.shape(report.input)} {report.input_dtype} on {report.device}",
         f"Output: {units.shape(report.output)}",
@@ -160,32 +164,37 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
     if report.materialized:
         shapes = ", ".join(f"{m.name} {units.shape(m.shape)}" for m in report.materialized)
         lines.append(f"Materialized: {shapes}")
-    return Group(table, Text("\n".join(lines)))
+    sheet.after = Text("\n".join(lines))
+    return sheet
 
 
 def shared_table(report: SharedReport) -> RenderableType:
     if not report.groups:
         return Text(f"{printable(report.model)}: no shared parameters")
-    table = _table(report.model)
-    table.add_column("Names (one tensor)", overflow="fold")
-    table.add_column("Shape")
-    table.add_column("Dtype")
-    table.add_column("Params", justify="right")
-    table.add_column("Saved", justify="right")
+    sheet = _sheet(
+        report.model,
+        Column("Names (one tensor)", fold=True),
+        Column("Shape"),
+        Column("Dtype"),
+        Column("Params", right=True),
+        Column("Saved", right=True),
+    )
     for group in report.groups:
         numel = group.numel
-        table.add_row(
-            printable(", ".join(group.names)),
-            units.shape(group.shape),
-            group.dtype,
-            "-" if numel is None else units.count(numel),
-            "-" if numel is None else units.count((len(group.names) - 1) * numel),
+        sheet.rows.append(
+            (
+                printable(", ".join(group.names)),
+                units.shape(group.shape),
+                group.dtype,
+                "-" if numel is None else units.count(numel),
+                "-" if numel is None else units.count((len(group.names) - 1) * numel),
+            )
         )
-    footer = Text(
+    sheet.after = Text(
         f"{len(report.groups)} shared group{'s' if len(report.groups) != 1 else ''}; "
         f"ties save {units.count(report.saved)} parameters ({units.size(report.saved_bytes)})"
     )
-    return Group(table, footer)
+    return sheet
 
 
 def _g(x: float) -> str:
@@ -193,11 +202,13 @@ def _g(x: float) -> str:
 
 
 def init_table(report: InitReport, saved_to: str | None = None) -> RenderableType:
-    table = _table(report.model)
-    table.add_column("Name", overflow="fold")
-    table.add_column("Scheme", overflow="fold")
-    for column in ("Mean", "Std", "Expected std", "Min", "Max", "Zeros"):
-        table.add_column(column, justify="right")
+    numbers = ("Mean", "Std", "Expected std", "Min", "Max", "Zeros")
+    sheet = _sheet(
+        report.model,
+        Column("Name", fold=True),
+        Column("Scheme", fold=True),
+        *(Column(name, right=True) for name in numbers),
+    )
     off = 0
     for p in report.parameters:
         expected = "" if p.expected_std is None else _g(p.expected_std)
@@ -205,41 +216,46 @@ def init_table(report: InitReport, saved_to: str | None = None) -> RenderableTyp
             expected += " !"
             off += 1
         scheme = printable(p.scheme + (f" ({p.note})" if p.note else ""))
-        table.add_row(
-            printable(p.name),
-            scheme,
-            _g(p.mean),
-            _g(p.std),
-            expected,
-            _g(p.min),
-            _g(p.max),
-            f"{p.zeros:.1%}",
+        sheet.rows.append(
+            (
+                printable(p.name),
+                scheme,
+                _g(p.mean),
+                _g(p.std),
+                expected,
+                _g(p.min),
+                _g(p.max),
+                f"{p.zeros:.1%}",
+            )
         )
     lines = [f"Seed: {report.seed} (repeat with --seed {report.seed})"]
     if off:
         lines.append(f"! {off} measured std further from the scheme's than sampling explains")
     if saved_to:
         lines.append(f"Saved: {saved_to} (safetensors; tied parameters stored once)")
-    return Group(table, Text("\n".join(lines)))
+    sheet.after = Text("\n".join(lines))
+    return sheet
 
 
 def check_table(report: CheckReport) -> RenderableType:
-    table = _table(report.model)
-    table.add_column("Check")
-    table.add_column("Limit", justify="right")
-    table.add_column("Measured", justify="right")
-    table.add_column("Result")
+    sheet = _sheet(
+        report.model,
+        Column("Check"),
+        Column("Limit", right=True),
+        Column("Measured", right=True),
+        Column("Result"),
+    )
     for c in report.checks:
-        table.add_row(
-            c.name, c.limit, c.value, Text("ok", "green") if c.ok else Text("FAILED", "bold red")
-        )
+        result = Text("ok", "green") if c.ok else Text("FAILED", "bold red")
+        sheet.rows.append((c.name, c.limit, c.value, result))
     failed = sum(not c.ok for c in report.checks)
     verdict = (
         f"all {len(report.checks)} checks hold"
         if not failed
         else f"{failed} of {len(report.checks)} checks failed"
     )
-    return Group(table, Text(verdict))
+    sheet.after = Text(verdict)
+    return sheet
 
 
 def diff_table(report: DiffReport) -> RenderableType:
@@ -250,12 +266,14 @@ def diff_table(report: DiffReport) -> RenderableType:
     if report.identical:
         same = f"{report.before} and {report.after}: the same parameters"
         return Group(Text(printable(same)), totals)
-    table = _table(f"{report.before} -> {report.after}")
-    table.add_column("")
-    table.add_column("Name", overflow="fold")
-    table.add_column("Before")
-    table.add_column("After")
-    table.add_column("Params", justify="right")
+    sheet = _sheet(
+        f"{report.before} -> {report.after}",
+        Column(""),
+        Column("Name", fold=True),
+        Column("Before"),
+        Column("After"),
+        Column("Params", right=True),
+    )
     for c in report.changes:
         mark, style = (
             ("+", "green")
@@ -266,5 +284,6 @@ def diff_table(report: DiffReport) -> RenderableType:
         )
         before = f"{units.shape(c.before.shape)} {c.before.dtype}" if c.before else ""
         after = f"{units.shape(c.after.shape)} {c.after.dtype}" if c.after else ""
-        table.add_row(Text(mark, style), printable(c.name), before, after, f"{c.delta:+,}")
-    return Group(table, totals)
+        sheet.rows.append((Text(mark, style), printable(c.name), before, after, f"{c.delta:+,}"))
+    sheet.after = totals
+    return sheet
