@@ -388,8 +388,8 @@ class _Parser:
     def repeat(self, node: Map) -> Repeat:
         check_keys(node, REPEAT_KEYS, "a repeat")
         count_node = node.get("repeat")
-        assert isinstance(count_node, Scalar)
-        count = count_node.value
+        assert count_node is not None  # a repeat is a mapping with a repeat: key
+        count = count_node.value if isinstance(count_node, Scalar) else None
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise SpecError(
                 f"repeat takes a whole number of copies (0 or more), got {describe(count_node)}",

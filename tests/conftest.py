@@ -7,13 +7,15 @@ and review the diff.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -58,13 +60,86 @@ def netinspect_exe() -> str:
     return found
 
 
-def run_netinspect(
-    *args: str, stdin: str | None = None, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> Result:
-    """Run the real console script the way a shell script would: piped, no terminal."""
+def command_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a command a test runs: piped, 100 columns, no colour settings."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "TERM")}
     full_env.update({"COLUMNS": "100", "TERM": "dumb"})
     full_env.update(env or {})
+    return full_env
+
+
+@dataclass(frozen=True)
+class Run:
+    """One command's run, as the fork server reports it (see tests/forkserver.py)."""
+
+    code: int
+    out: str
+    err: str
+    seconds: float
+    megabytes: float  # peak resident memory of the whole process
+    killed: str | None  # "time" or "memory" when the harness stopped it
+
+
+class ForkServer:
+    """A ``python -m tests.forkserver`` process, one per test worker, started on first use."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+
+    def run(self, args: list[str], **request: Any) -> Run:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.forkserver"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                cwd=ROOT,
+                text=True,
+            )
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        request = {
+            "args": args,
+            "cwd": str(request.pop("cwd", None) or ROOT),
+            "env": request.pop("env", None) or command_env(),
+            "stdin": request.pop("stdin", None),
+            "seconds": request.pop("seconds", 60.0),
+            "megabytes": request.pop("megabytes", 4096),
+            **request,
+        }
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        assert reply, "the fork server died"
+        return Run(**json.loads(reply))
+
+
+FORK_SERVER = ForkServer()
+
+
+def run_netinspect(
+    *args: str,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    installed: bool = False,
+) -> Result:
+    """Run the command the way a shell script would: piped, no terminal.
+
+    By default through the fork server (the console script's own entry point in a forked
+    process that has torch imported already: a tenth of the time); ``installed=True``
+    starts the installed console script itself, for what only a new process shows."""
+    if not installed:
+        with tempfile.NamedTemporaryFile("w", suffix=".stdin", delete=False) as f:
+            f.write(stdin or "")
+        try:
+            run = FORK_SERVER.run(
+                list(args), cwd=cwd, env=command_env(env), stdin=f.name if stdin else None
+            )
+        finally:
+            os.unlink(f.name)
+        assert run.killed is None, f"netinspect {' '.join(args)} ran past its bounds: {run}"
+        return Result(run.code, run.out, run.err)
+    full_env = command_env(env)
     proc = subprocess.run(
         [netinspect_exe(), *args],
         input=stdin,

@@ -14,8 +14,14 @@ import typer
 from netinspect import __version__
 from netinspect.analysis.tensors import is_lazy
 from netinspect.errors import ExitCode
-from tests.conftest import CONFIG_NAMES, CONFIGS, ROOT, run_netinspect
+from tests.conftest import CONFIG_NAMES, CONFIGS, ROOT, Result, run_netinspect
 from tests.reference import REFERENCES
+
+
+def run_installed(*args: str, **kwargs: Any) -> Result:
+    """The installed console script itself, in a new process."""
+    return run_netinspect(*args, installed=True, **kwargs)
+
 
 MLP = (CONFIGS / "mlp.yaml").read_text()
 
@@ -487,14 +493,14 @@ def test_python_m_netinspect_works() -> None:
 
 
 def test_new_commands_and_formats_through_the_console_script() -> None:
-    schema = run_netinspect("schema")
+    schema = run_installed("schema")
     assert schema.code == 0
     assert json.loads(schema.out)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    markdown = run_netinspect("params", "configs/mlp.yaml", "--format", "markdown")
+    markdown = run_installed("params", "configs/mlp.yaml", "--format", "markdown")
     assert markdown.code == 0
     assert markdown.out.splitlines()[1] == "| --- | --- | --- | ---: | --- | --- |"
-    csv_out = run_netinspect("dry-run", "configs/mlp.yaml", "--format", "csv")
+    csv_out = run_installed("dry-run", "configs/mlp.yaml", "--format", "csv")
     assert csv_out.out.splitlines()[0] == "path,type,depth,input,output,params,flops"
-    assert run_netinspect("check", "configs/mlp.yaml", "--max-params", "48").code == 3
-    assert run_netinspect("check", "configs/mlp.yaml", "--max-params", "49").code == 0
-    assert run_netinspect("tree", "configs/mlp.yaml", "--format", "markdown").code == 2
+    assert run_installed("check", "configs/mlp.yaml", "--max-params", "48").code == 3
+    assert run_installed("check", "configs/mlp.yaml", "--max-params", "49").code == 0
+    assert run_installed("tree", "configs/mlp.yaml", "--format", "markdown").code == 2

@@ -1,15 +1,22 @@
 """The command line is trusted; a spec never is. Marker files prove that nothing a spec (or
-a file beside it) names is ever imported or run, through the installed command."""
+a file beside it) names is ever imported or run. Each runs the installed command in a new
+process: what gets imported, and from where, is what is tested."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import run_netinspect
+from tests.conftest import Result, run_netinspect
+
+
+def run_installed(*args: str, **kwargs: Any) -> Result:
+    return run_netinspect(*args, installed=True, **kwargs)
+
 
 MARK = "open({path!r}, 'w').write('ran')\n"
 
@@ -44,7 +51,7 @@ def test_init_rules_never_name_code_even_with_allow_import(project: Path, rule: 
     spec.write_text(
         f"model: [{{Linear: [4, 4]}}]\ninit:\n  - {rule.replace('MARKER', str(marker))}\n"
     )
-    result = run_netinspect(
+    result = run_installed(
         "init", str(spec), "--scheme", "my_inits:halves", "--allow-import", cwd=project
     )
     assert result.code == 1, result.err
@@ -59,7 +66,7 @@ def test_a_library_beside_the_spec_does_not_shadow_the_real_one(project: Path) -
     for library in ("safetensors", "yaml", "numpy", "rich"):
         planted(project, library, marker)
     out = project / "w.safetensors"
-    result = run_netinspect(
+    result = run_installed(
         "init", "model.yaml", "--scheme", "my_inits:halves", "--allow-import",
         "--out", str(out), "--format", "json", cwd=project,
     )  # fmt: skip
@@ -94,14 +101,14 @@ def test_import_path_finds_modules_elsewhere_after_the_installed_packages(
     (elsewhere / "far_models.py").write_text(
         "from torch import nn\ndef tiny():\n    return nn.Linear(3, 3)\n"
     )
-    result = run_netinspect(
+    result = run_installed(
         "params", "far_models:tiny", "--allow-import", "--import-path", str(elsewhere),
         "--format", "json", cwd=project,
     )  # fmt: skip
     assert result.code == 0, result.err
     assert json.loads(result.out)["total"] == 12
     assert not marker.exists()
-    missing = run_netinspect("params", "far_models:tiny", "--allow-import", cwd=project)
+    missing = run_installed("params", "far_models:tiny", "--allow-import", cwd=project)
     assert missing.code == 1
     assert f"looked in the installed packages, then {project}" in missing.err
 
@@ -114,7 +121,7 @@ def test_without_allow_import_nothing_is_imported(project: Path) -> None:
         ("params", "evilmod:m"),
         ("dry-run", "evilmod:m", "--input", "1x4"),
     ):
-        result = run_netinspect(*args, cwd=project)
+        result = run_installed(*args, cwd=project)
         assert result.code == 1
         assert "--allow-import" in result.err
     assert not marker.exists()
