@@ -85,7 +85,7 @@ def build_target(
     try:
         with torch.device(device):
             model = factory()
-    except Exception as exc:  # the user's factory: its failure is their input, not our bug
+    except (Exception, SystemExit) as exc:  # the user's factory: its failure is theirs
         raise OptionError(f"calling {text}() failed: {type(exc).__name__}: {exc}", where) from None
     if not isinstance(model, nn.Module):
         raise OptionError(f"{text}() returned {type(model).__name__}, not a torch.nn.Module", where)

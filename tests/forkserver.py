@@ -11,7 +11,8 @@ process, torch included, as a real run's would be).
 
 What only a real process shows (the interpreter's start, Python's own handling of a
 closed standard output, imports from the working directory) is tested through the
-installed command instead (``run_netinspect(..., installed=True)``).
+installed command instead: ``run_netinspect(..., installed=True)``, or a request with
+``exec`` set, which the child execs after setting itself up (still watched and bounded).
 
 Protocol: one JSON request per line on stdin, one JSON result per line on stdout.
 """
@@ -37,14 +38,22 @@ def _child(request: dict[str, Any], out: str, err: str) -> None:
         os.chdir(request["cwd"])
         streams = [
             os.open(request["stdin"] or os.devnull, os.O_RDONLY),
-            os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+            os.open(request.get("stdout") or out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
             os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
         ]
         for fd, stream in enumerate(streams):
             os.dup2(stream, fd)
             os.close(stream)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        if request.get("file_size") is not None:  # a full disk, as the kernel reports it
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            limit = request["file_size"]
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         if request.get("close_stdout"):
             os.close(1)
+        if request.get("exec"):  # the installed console script itself, in this process
+            os.execv(request["exec"], [request["exec"], *request["args"]])
         sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
         sys.stdout = io.TextIOWrapper(
             io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8"
@@ -55,12 +64,6 @@ def _child(request: dict[str, Any], out: str, err: str) -> None:
             errors="backslashreplace",
             line_buffering=True,
         )
-        os.environ.clear()
-        os.environ.update(request["env"])
-        if request.get("file_size") is not None:  # a full disk, as the kernel reports it
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            limit = request["file_size"]
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         sys.argv = ["netinspect", *request["args"]]
         from netinspect.entry import main
 
@@ -84,6 +87,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     """Fork, run one command, watch it, and report."""
     with tempfile.TemporaryDirectory(prefix="netinspect-run-") as scratch:
         out, err = os.path.join(scratch, "out"), os.path.join(scratch, "err")
+        for path in (out, err):  # there even when stdout goes elsewhere (/dev/full)
+            open(path, "wb").close()
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:

@@ -448,7 +448,14 @@ def dry_run(
 
 
 # What real kernels (and strict.py) say when dtypes, not sizes, are the problem.
-_DTYPE_WORDS = ("dtype", "scalar type", "not implemented for", "Boolean", "bool input", "int64")
+_DTYPE_WORDS = (
+    "dtype",
+    "scalar type",
+    "not implemented for",
+    "Boolean",
+    "bool input",
+    "Input type (",
+)
 
 
 def _forward_error(
