@@ -116,13 +116,36 @@ def scaling() -> None:
             spec = Path(tmp) / f"scaling{n}.yaml"
             spec.write_text(_SCALING_SPEC.format(n=n, repeats=n // 6))
             command = [str(BIN / "netinspect"), "dry-run", str(spec), "--format", "json"]
+            command += ["--max-modules", "1000000", "--max-tensors", "1000000"]  # past defaults
             seconds, rss = measure(command)
             print(f"{n:>8} {seconds:>8.2f} {1000 * seconds / n:>9.3f} {rss / 2**20:>8.0f} MB")
 
 
+def attacks() -> None:
+    """Every case of the adversarial corpus (tests/attacks.py) within the default limits:
+    the slowest and the hungriest, against the promise (seconds, well under 1 GB) and
+    against a bare ``import torch`` measured now."""
+    sys.path.insert(0, str(ROOT))
+    from tests.attack_runs import run_corpus
+
+    torch_seconds, torch_rss = measure([sys.executable, "-c", "import torch"])
+    runs = run_corpus()
+    print(f"\nattacks: {len(runs)} cases of tests/attacks.py, each a new process of the command")
+    print(f"  import torch alone: {torch_seconds:.2f} s, {torch_rss / 2**20:.0f} MB")
+    for title, key in (("slowest", lambda r: -r.seconds), ("hungriest", lambda r: -r.megabytes)):
+        print(f"  {title}:")
+        for run in sorted(runs, key=key)[:5]:
+            print(
+                f"    {run.seconds:6.2f} s ({run.seconds / torch_seconds:4.1f}x import torch) "
+                f"{run.megabytes:6.0f} MB  {run.name}"
+            )
+    worst_s, worst_mb = max(r.seconds for r in runs), max(r.megabytes for r in runs)
+    print(f"  worst: {worst_s:.2f} s, {worst_mb:.0f} MB (target: seconds, well under 1 GB)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("cases", nargs="*", default=[c.name for c in CASES])
+    parser.add_argument("cases", nargs="*", default=[*(c.name for c in CASES), "attacks"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling series")
     args = parser.parse_args()
@@ -146,6 +169,8 @@ def main() -> None:
             print(f"{case.name:<12} {side:<6} {lo:>8.2f} {med:>9.2f} {rss / 2**20:>8.0f} MB{tail}")
     if not args.no_scaling:
         scaling()
+    if "attacks" in args.cases:
+        attacks()
 
 
 if __name__ == "__main__":

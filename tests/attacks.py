@@ -353,7 +353,7 @@ case("work-meta-pass-overflow", "work", "dry-run", "{spec}",
      expect="overflow", where="2:10")  # fmt: skip
 
 # -- memory: a real run is planned whole, and refused before it allocates ----------------
-for name, text, args, what in (
+memory: list[tuple[str, str | None, tuple[str, ...], str]] = [
     (
         "lazy-weights",
         "input: [4, 20000]\nmodel: [{LazyLinear: 20000}]\n",
@@ -392,12 +392,13 @@ for name, text, args, what in (
         ("dry-run", "{spec}", "--device", "cpu"),
         "is free",
     ),
-):
+]
+for name, memory_spec, memory_args, what in memory:
     case(
         f"memory-{name}",
         "memory",
-        *args,
-        spec=text,
+        *memory_args,
+        spec=memory_spec,
         expect=what,
         megabytes=450,  # refused before allocating: no more than inspecting on meta
         installed=name == "lazy-weights",
@@ -610,13 +611,14 @@ case("meta-real-half-into-float-layernorm", "meta-real", "dry-run", "{spec}", co
      "model: [{LayerNorm: 4}]\n")  # fmt: skip
 
 # -- also: JSON, warnings, locations, interrupts ------------------------------------------
-for args, what in (
+usage: tuple[tuple[tuple[str, ...], str], ...] = (
     (("params", "configs/mlp.yaml", "--format", "json", "--bogus"), "No such option"),
     (("params", "configs/mlp.yaml", "--format=json", "--max-depth", "0"), "--max-depth"),
     (("tree", "configs/mlp.yaml", "-f", "json", "--depth", "x"), "--depth"),
-):
-    case(f"also-usage-json-{slug(args[-2])}", "also", *args, code=2, expect=what,
-         setup={"json": True}, installed=args[-1] == "--bogus")  # fmt: skip
+)
+for usage_args, what in usage:
+    case(f"also-usage-json-{slug(usage_args[-2])}", "also", *usage_args, code=2, expect=what,
+         setup={"json": True}, installed=usage_args[-1] == "--bogus")  # fmt: skip
 case("also-torch-warnings-hidden", "also", "params", "{spec}", code=0,
      spec="model: [{Transformer: {d_model: 8, nhead: 2, num_encoder_layers: 1, "
      "num_decoder_layers: 1, dim_feedforward: 8}}]\n", setup={"quiet": True})  # fmt: skip

@@ -5,68 +5,18 @@ never a traceback or an exit 4."""
 from __future__ import annotations
 
 import json
-import os
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.attack_runs import run_case
 from tests.attacks import CASES, Case
-from tests.conftest import FORK_SERVER, ROOT, command_env, netinspect_exe
-
-FORK_OPTIONS = ("file_size", "close_stdout", "stdout", "interrupt_after")
-
-
-def test_the_corpus_is_large_and_every_class_runs_through_the_installed_command() -> None:
-    assert len(CASES) >= 150
-    assert len({c.name for c in CASES}) == len(CASES)
-    classes = Counter(c.klass for c in CASES)
-    installed = {c.klass for c in CASES if c.installed}
-    assert set(classes) == installed, set(classes) - installed
-
-
-def _prepare(case: Case, directory: Path) -> tuple[list[str], str | None]:
-    spec = directory / "spec.yaml"
-    if case.spec is not None:
-        if isinstance(case.spec, bytes):
-            spec.write_bytes(case.spec)
-        else:
-            spec.write_text(case.spec)
-    for name, content in case.files.items():
-        target = directory / name
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            target.write_text(content)
-    if "fifo" in case.setup:
-        os.mkfifo(directory / str(case.setup["fifo"]))
-    if "symlink" in case.setup:
-        (directory / str(case.setup["symlink"])).symlink_to(directory / "elsewhere")
-    stdin = None
-    if case.stdin is not None:
-        stdin = str(directory / "stdin.txt")
-        Path(stdin).write_text(case.stdin)
-    args = [
-        str(ROOT / a) if a.startswith("configs/") else a.format(spec=spec, dir=directory)
-        for a in case.args
-    ]
-    return args, stdin
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_attack(case: Case, tmp_path: Path) -> None:
-    args, stdin = _prepare(case, tmp_path)
-    options = {k: v for k, v in case.setup.items() if k in FORK_OPTIONS}
-    run = FORK_SERVER.run(
-        args,
-        cwd=tmp_path,
-        env=command_env(case.env),
-        stdin=stdin,
-        seconds=case.seconds,
-        megabytes=case.megabytes,
-        exec=netinspect_exe() if case.installed else None,
-        **options,
-    )
+    run = run_case(case, tmp_path)
+    args = case.args
     shown = f"{case.name}: {run}"
     assert run.killed is None, (
         f"ran past its bound of {case.seconds} s / {case.megabytes} MB: {shown}"
