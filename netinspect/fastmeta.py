@@ -29,15 +29,13 @@ def skip_dynamo_import() -> int:
     if "torch._dynamo" in sys.modules:
         return 0  # already paid for
     # Their kernels (and wrappers) are created on import: import them before looking. So
-    # are the wrappers of every dispatch mode's __torch_dispatch__, netinspect's own too.
+    # is the wrapper of a dispatch mode's __torch_dispatch__: netinspect's modes share one.
     import torch._compile
     import torch._decomp
     import torch._meta_registrations
     import torch.utils.flop_counter
 
-    import netinspect.analysis.memory
-    import netinspect.analysis.strict
-    import netinspect.guard  # noqa: F401
+    import netinspect.dispatch  # noqa: F401
 
     wrapper = torch._compile._disable_dynamo(_probe)
     code = getattr(wrapper, "__code__", None)

@@ -2,7 +2,7 @@
 
 A spec is untrusted, and a constructor is torch's code run with the spec's arguments.
 While a layer is built for inspection, every tensor operation passes through
-:class:`MetaOnly` (a ``TorchDispatchMode``), which
+:class:`MetaOnly` (a dispatch mode), which
 
 - refuses any operation that would allocate on a real device (an explicit ``device`` that
   is not meta), before the allocation happens, and any result that is not on meta;
@@ -20,9 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from netinspect.dispatch import Mode
 from netinspect.errors import LayerError, LimitError, Location
 
 #: Tensor operations one constructor may run per tensor the build may create: a layer's
@@ -38,24 +38,17 @@ class BuildBudget:
         self.left = OPERATIONS_PER_TENSOR * max_tensors + 1_000
 
 
-class MetaOnly(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch leaves it untyped
+class MetaOnly(Mode):
     """While a layer is constructed on meta: no real allocation, and a bounded number of
     tensor operations (see the module docstring). ``what`` and ``loc`` name the layer."""
 
     def __init__(self, budget: BuildBudget, what: str, loc: Location):
-        super().__init__()  # type: ignore[no-untyped-call]  # torch leaves it untyped
+        super().__init__()
         self.budget = budget
         self.what = what
         self.loc = loc
 
-    def __torch_dispatch__(
-        self,
-        func: Any,
-        types: Any,
-        args: tuple[Any, ...] = (),
-        kwargs: dict[str, Any] | None = None,
-    ) -> Any:
-        kwargs = kwargs or {}
+    def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         device = kwargs.get("device")
         if device is not None and torch.device(device).type != "meta":
             raise self.real(torch.device(device))

@@ -20,10 +20,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from netinspect.analysis.tensors import is_lazy
+from netinspect.dispatch import Mode
 
 
 @dataclass(frozen=True)
@@ -42,25 +42,19 @@ class MemoryPlan:
         return self.parameters + self.input + self.activations + self.temporaries
 
 
-class LiveStorages(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch leaves it untyped
+class LiveStorages(Mode):
     """Follows the storages operations create: bytes live now, and the most ever live.
     Storages that exist before it starts (parameters, the input) are not counted."""
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]  # torch leaves it untyped
+        super().__init__()
         self.sizes: dict[int, int] = {}  # storage address -> bytes, while alive
         self.live = 0
         self.peak = 0
         self.kept: set[int] = set()  # storages to leave out (parameters made during the pass)
 
-    def __torch_dispatch__(
-        self,
-        func: Any,
-        types: Any,
-        args: tuple[Any, ...] = (),
-        kwargs: dict[str, Any] | None = None,
-    ) -> Any:
-        out = func(*args, **(kwargs or {}))
+    def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        out = func(*args, **kwargs)
         # A view or an in-place result shares an input's storage: nothing new. (Its input
         # may predate the tracker, as a parameter does: weight.t() allocates nothing.)
         inputs = {

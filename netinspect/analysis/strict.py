@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+
+from netinspect.dispatch import Mode
 
 aten = torch.ops.aten
 
@@ -84,24 +85,15 @@ def _name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-class RealDtypes(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch leaves it untyped
+class RealDtypes(Mode):
     """Refuse, on meta, an operation whose dtypes a real kernel refuses (see the module)."""
 
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]  # torch leaves it untyped
-
-    def __torch_dispatch__(
-        self,
-        func: Any,
-        types: Any,
-        args: tuple[Any, ...] = (),
-        kwargs: dict[str, Any] | None = None,
-    ) -> Any:
+    def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         packet = func.overloadpacket
         problem = _problem(packet, args)
         if problem:
             raise RuntimeError(f"{packet.__name__}: {problem}")
-        return func(*args, **(kwargs or {}))
+        return func(*args, **kwargs)
 
 
 def _problem(packet: Any, args: tuple[Any, ...]) -> str | None:
