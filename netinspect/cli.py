@@ -227,7 +227,11 @@ def _isatty(stream: Any) -> bool:
 
 
 class OutputStreamError(NetinspectError):
-    """Standard output cannot take the result (closed, full, or its reader went away)."""
+    """Standard output cannot take the result (closed, or full)."""
+
+
+class ReaderLeftError(OutputStreamError):
+    """The reader of standard output closed it early (``| head``): nothing wrong to report."""
 
 
 def _write_stdout(text: str) -> None:
@@ -243,7 +247,7 @@ def _write_stdout(text: str) -> None:
         stream.write(text)
         stream.flush()
     except BrokenPipeError:
-        raise OutputStreamError("the reader of the output closed it") from None
+        raise ReaderLeftError("the reader of the output closed it") from None
     except (OSError, ValueError) as exc:  # ValueError: a closed file object
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise OutputStreamError(f"cannot write the output to standard output: {reason}") from None
@@ -295,19 +299,29 @@ def _reporting(output: OutputFormat, debug: bool) -> Iterator[None]:
         _report(exc, output, debug)
     except KeyboardInterrupt:
         raise typer.Exit(_interrupted()) from None
-    except (MemoryError, RecursionError, OSError, ModuleNotFoundError) as exc:
+    except (MemoryError, RecursionError, OSError) as exc:
+        _report(_environment_error(exc), output, debug)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("netinspect"):  # our own import is wrong: a bug
+            _internal_error(exc, output, debug)
         _report(_environment_error(exc), output, debug)
     except Exception as exc:  # a bug in netinspect: one line, the traceback only on request
-        if debug:
-            traceback.print_exc()
-        message = (
-            f"internal error: {type(exc).__name__}: {exc}. This is a bug in netinspect "
-            f"{__version__}; please report it with the spec (rerun with --debug for details)."
-        )
-        if output is OutputFormat.json:  # scripts still get one JSON document on stdout
-            _write_json_error(NetinspectError(message))
-        _print_stderr(message)
-        raise typer.Exit(ExitCode.INTERNAL) from None
+        _internal_error(exc, output, debug)
+
+
+def _internal_error(exc: Exception, output: OutputFormat, debug: bool) -> NoReturn:
+    from netinspect.render.units import printable
+
+    if debug:
+        traceback.print_exc()
+    message = (
+        f"internal error: {type(exc).__name__}: {exc}. This is a bug in netinspect "
+        f"{__version__}; please report it with the spec (rerun with --debug for details)."
+    )
+    if output is OutputFormat.json:  # scripts still get one JSON document on stdout
+        _write_json_error(NetinspectError(message))
+    _print_stderr(printable(message))
+    raise typer.Exit(ExitCode.INTERNAL) from None
 
 
 def _report(exc: NetinspectError, output: OutputFormat, debug: bool) -> NoReturn:
@@ -325,7 +339,7 @@ def _report(exc: NetinspectError, output: OutputFormat, debug: bool) -> NoReturn
 def _report_stream_error(exc: OutputStreamError, debug: bool) -> NoReturn:
     """On stderr whatever the format: stdout is what failed. A reader that left early
     (``| head``) ends the command as SIGPIPE would, quietly, with 141."""
-    if "closed it" in exc.message:
+    if isinstance(exc, ReaderLeftError):
         raise typer.Exit(ExitCode.OUTPUT_CLOSED) from None
     from netinspect.render.errors import error_text
 
