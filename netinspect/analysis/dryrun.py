@@ -156,6 +156,7 @@ class _Pass:
         self.results: dict[Hashable, tuple[Any, int]] = {}
         self.first_path: dict[int, str] | None = None  # made when a call needs it
         self.sizes: dict[int, dict[Hashable, int]] = {}  # see tensors()
+        self.meta = False  # set by run(): whether the pass is on meta
 
     def flops(self) -> int:
         """FLOPs so far."""
@@ -226,11 +227,17 @@ class _Pass:
             return output, int(self.counter.get_total_flops() - before)
         from torch.utils.flop_counter import FlopCounterMode
 
-        with FlopCounterMode(display=False) as counter:
+        with FlopCounterMode(display=False) as counter, self.strict():
             output = original(*args, **kwargs)
         flops = int(counter.get_total_flops())
         self.counted += flops
         return output, flops
+
+    def strict(self) -> contextlib.AbstractContextManager[object]:
+        """On meta, refuse what a real kernel would (see strict.py); real kernels check.
+        Counting per leaf, only the leaf calls that really run pay for it (not the
+        12,000 repeats answered from memory); otherwise the whole pass does."""
+        return RealDtypes() if self.meta else contextlib.nullcontext()
 
     def rnn_call(
         self,
@@ -286,13 +293,12 @@ class _Pass:
         for m in self.modules:
             self.wrap(m)
         _set_training([(m, False) for m in self.modules])  # batch norm uses its stats as is
-        # On meta, refuse what a real kernel would (see strict.py); real kernels check.
-        strict = RealDtypes() if example.device.type == "meta" else contextlib.nullcontext()
+        self.meta = example.device.type == "meta"
         try:
-            with torch.no_grad(), strict:
+            with torch.no_grad():
                 if self.per_leaf:
                     return self.module(example)
-                with self.counter:
+                with self.counter, self.strict():
                     return self.module(example)
         finally:
             for m, original, had_own in self.wrapped:
