@@ -251,19 +251,43 @@ def _compose(text: str, file: str, max_nodes: int, max_depth: int, parser: type)
     return composer.root or Scalar(None, Location(file, 1, 1))
 
 
+# Brackets and quotes a parser was inside, as the user wrote them: an error inside one
+# (most often: it is never closed) is reported where it opened. (In block structure the
+# place the parser stopped is the better one: a line indented wrongly.)
+_OPENED = {
+    "while parsing a flow sequence": "the list opened here with '['",
+    "while parsing a flow mapping": "the mapping opened here with '{'",
+    "while scanning a quoted scalar": "the quoted text opened here",
+}
+
+
 def _syntax_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> SpecSyntaxError:
-    mark = exc.problem_mark or exc.context_mark
+    """PyYAML's error as one located message. Where the parser names what it was inside
+    (an unclosed '[' or quote), that opening is the location and the place the parser
+    stopped, often the end of the file, comes second, in the message."""
+    problem_mark, context_mark = exc.problem_mark, exc.context_mark
     problem = exc.problem or exc.context or "invalid YAML"
+    if problem_mark is not None:
+        # libyaml's messages leave out what it found; PyYAML's own say it, and so do these.
+        found = _found(text, problem_mark.line, problem_mark.column)
+        if problem == "found character that cannot start any token":
+            problem = f"found character {found} that cannot start any token"
+        elif problem.startswith("did not find expected "):
+            expected = problem.removeprefix("did not find expected ")
+            problem = f"expected {expected}, but found {found}"
+    problem = problem.replace("'<stream end>'", "the end of the spec").replace(
+        "unexpected end of stream", "the end of the spec"
+    )
+    opened = _OPENED.get(exc.context or "")
+    if opened and context_mark is not None and problem_mark is not None:
+        where = Location(file, context_mark.line + 1, context_mark.column + 1)
+        stopped = f"line {problem_mark.line + 1}, column {problem_mark.column + 1}"
+        return SpecSyntaxError(f"invalid YAML in {opened}: {problem} at {stopped}", where)
     if exc.context and problem.startswith("but "):  # "expected X, but found Y"
         problem = f"{exc.context}, {problem}"
+    mark = problem_mark or context_mark
     if mark is None:
         return SpecSyntaxError(f"invalid YAML: {problem}", Location(file))
-    # libyaml's messages leave out what it found; PyYAML's own say it, and so do these.
-    found = _found(text, mark.line, mark.column)
-    if problem == "found character that cannot start any token":
-        problem = f"found character {found} that cannot start any token"
-    elif problem.startswith("did not find expected "):
-        problem = f"expected {problem.removeprefix('did not find expected ')}, but found {found}"
     where = Location(file, mark.line + 1, mark.column + 1)
     return SpecSyntaxError(f"invalid YAML: {problem}", where)
 
@@ -271,7 +295,7 @@ def _syntax_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> SpecSyntax
 def _found(text: str, line: int, column: int) -> str:
     """What stands at a 0-based line and column, for an error message."""
     lines = text.split("\n")
-    if line >= len(lines):
+    if line >= len(lines) or (line == len(lines) - 1 and column >= len(lines[line])):
         return "the end of the spec"
     rest = lines[line][column:]
     return repr(rest[0]) if rest else "the end of the line"
@@ -439,6 +463,12 @@ class _Composer:
     def scalar(self, event: yaml.ScalarEvent) -> Scalar:
         loc = self.loc(event)
         text = event.value
+        if event.style in ("|", ">"):
+            raise SpecSyntaxError(
+                "block text (| or >) spans lines; text in a spec is one line",
+                loc,
+                "Write the value on one line, quoted if it needs to be.",
+            )
         if event.tag in _NON_SPECIFIC:
             plain = event.tag is None and event.implicit[0]
             return Scalar(resolve_plain(text, loc) if plain else _visible(text, loc), loc, plain)

@@ -242,7 +242,7 @@ def test_inspection_writes_no_files(tmp_path: Path) -> None:
 # -- errors --------------------------------------------------------------------------------
 BAD_SPECS = [
     ("unknown_layer", "model:\n  - Linaer: [8, 1]\n", 2, 5, "unknown layer 'Linaer'"),
-    ("yaml_syntax", "model:\n  - [Linear, 4\n", 3, 1, "invalid YAML"),
+    ("yaml_syntax", "model:\n  - [Linear, 4\n", 2, 5, "invalid YAML in the list opened here"),
     ("duplicate_key", "model: [ReLU]\nmodel: [Tanh]\n", 2, 1, "duplicate key 'model'"),
     ("python_tag", "model: !!python/object/apply:os.system ['true']\n", 1, 8, "could run code"),
     ("bad_arguments", "model:\n  - ReLU\n  - Linear: [4]\n", 3, 5, "signature is Linear("),

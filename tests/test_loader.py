@@ -448,3 +448,30 @@ def test_text_holding_an_invisible_character_is_refused_where_it_is(text: str, b
         load_text(f"model:\n  - {quoted}\n", "v.yaml")
     assert f"U+{ord(bad):04X}" in err.value.message
     assert err.value.location == Location("v.yaml", 2, 5)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+@pytest.mark.parametrize(
+    ("text", "where", "what", "stopped"),
+    [
+        ("model:\n  - Linear: [4, 8\n  - ReLU\n", (2, 13), "the list opened here", "line 4"),
+        ("model:\n  - {in_features: 4\n", (2, 5), "the mapping opened here", "line 3"),
+        ('model:\n  - "ReLU\n  - Tanh\n', (2, 5), "the quoted text opened here", "line 4"),
+        ("model:\n  - 'ReLU\n", (2, 5), "the quoted text opened here", "line 3"),
+        ("model: [ReLU, Tanh", (1, 8), "the list opened here", "the end of the spec"),
+    ],
+)
+def test_an_unclosed_bracket_or_quote_is_reported_where_it_opens(
+    parser: type, text: str, where: tuple[int, int], what: str, stopped: str
+) -> None:
+    with pytest.raises(SpecSyntaxError) as err:
+        load_text(text, "u.yaml", parser=parser)
+    assert err.value.location == Location("u.yaml", *where)
+    assert what in err.value.message
+    assert stopped in err.value.message  # where the parser gave up comes second
+
+
+def test_block_text_is_refused_with_its_reason() -> None:
+    with pytest.raises(SpecSyntaxError, match="block text") as err:
+        load_text("model: |\n  ReLU\n", "b.yaml")
+    assert err.value.location == Location("b.yaml", 1, 8)
