@@ -282,7 +282,7 @@ def _root(
 
 @contextmanager
 def _reporting(output: OutputFormat, debug: bool) -> Iterator[None]:
-    """Turn every failure into one message and the exit status SPEC.md section 4 gives it.
+    """Turn every failure into one message and the exit status the README gives it.
 
     Warnings torch prints while building or running a model (a TransformerEncoder's note on
     nested tensors) are not netinspect's to pass on: they show with --debug only."""

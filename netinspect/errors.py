@@ -1,4 +1,4 @@
-"""The error tree and the exit codes (SPEC.md section 4).
+"""The error tree and the exit codes (the README's Errors section).
 
 Every error the user can cause is a :class:`NetinspectError` raised at the fault, carrying
 the source location of the offending YAML node when there is one. The CLI renders it once.
@@ -11,7 +11,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Exit statuses of the ``netinspect`` command (SPEC.md section 4)."""
+    """Exit statuses of the ``netinspect`` command (the README's table of them)."""
 
     OK = 0
     BAD_INPUT = 1

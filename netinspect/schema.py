@@ -1,6 +1,6 @@
 """A JSON Schema (draft 2020-12) of the spec language, for editors to validate and complete.
 
-It describes SPEC.md section 1 structurally; the finer rules (which names exist, argument
+It describes the spec language structurally; the finer rules (which names exist, argument
 signatures, block cycles) are checked by netinspect itself, with file:line:column. No torch.
 """
 

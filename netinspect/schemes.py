@@ -1,4 +1,4 @@
-"""The one list of init scheme names (SPEC.md section 2), shared by the spec, CLI and docs.
+"""The one list of init scheme names, shared by the spec, the command line and the schema.
 
 Every tensor initializer of ``torch.nn.init`` under its own name without the trailing
 underscore, plus ``default`` (the layer's own ``reset_parameters``) and two short aliases.

@@ -1,4 +1,4 @@
-"""The spec model: plain dataclasses for SPEC.md section 1, and their validation.
+"""The spec model: plain dataclasses for the spec language (the README), and their validation.
 
 ``parse_spec`` turns loader nodes into a :class:`Spec`, resolving every layer name
 (``shared:`` first, then ``blocks:``, then ``torch.nn``) and checking every structural rule,

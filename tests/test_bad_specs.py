@@ -3,14 +3,14 @@
 Each file starts with ``# expect: LINE:COL fragment`` (and optionally ``# command: ...``, the
 netinspect command to run it with; ``params`` by default). Every one must be answered
 with exit status 1, one paragraph that starts ``file:LINE:COL: error:`` and contains the
-fragment, no traceback, and quickly.
+fragment, and no traceback. (How fast each is answered is bounded by tests/attacks.py's
+harness and reported by ``make bench``, not timed here.)
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,6 @@ import pytest
 from tests.conftest import run_in_process
 
 CORPUS = sorted((Path(__file__).parent / "bad_specs").glob("*.yaml"))
-#: Far above the slowest case today (see the closing note of issue 7); a hang fails here.
-SECONDS = 5.0
 
 
 def expectation(path: Path) -> tuple[list[str], int, int, str]:
@@ -43,16 +41,13 @@ def test_the_corpus_is_large() -> None:
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
 def test_bad_spec_is_answered_with_a_located_error(path: Path) -> None:
     args, line, column, fragment = expectation(path)
-    start = time.perf_counter()
     result = run_in_process(*args)
-    elapsed = time.perf_counter() - start
     assert result.code == 1, result.err
     assert result.out == ""
     assert result.err.startswith(f"{path}:{line}:{column}: error: "), result.err
     assert fragment in result.err
     assert "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1
-    assert elapsed < SECONDS
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)

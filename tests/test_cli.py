@@ -55,7 +55,7 @@ def test_params_json_equals_torch(name: str) -> None:
     assert doc["bytes"] == 4 * doc["total"]
 
 
-def test_params_json_for_story_1() -> None:
+def test_params_json_of_the_mlp_names_every_parameter() -> None:
     doc = json_out("params", "configs/mlp.yaml")
     assert {p["name"]: p["shape"] for p in doc["parameters"]} == {
         "0.weight": [8, 4],

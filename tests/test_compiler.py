@@ -63,7 +63,7 @@ def test_config_allocates_nothing(name: str) -> None:
     assert all(b.device.type == "meta" for b in model.buffers())
 
 
-def test_story_1_and_2_shapes() -> None:
+def test_mlp_and_nested_block_shapes() -> None:
     mlp = dict(build("mlp").named_parameters())
     assert {n: list(p.shape) for n, p in mlp.items()} == {
         "0.weight": [8, 4],

@@ -93,7 +93,7 @@ def test_materialized_shapes_and_totals_equal_torch(name: str) -> None:
     assert ours == shapes
 
 
-def test_story_7_lazy_mlp() -> None:
+def test_a_lazy_mlp_is_shaped_by_the_pass() -> None:
     _, report = run_config("lazy_mlp")
     assert report.materialized[0].name == "0.weight"
     assert report.materialized[0].shape == (256, 20)
@@ -159,11 +159,24 @@ def test_wrong_rank_input_is_a_forward_error() -> None:
         forward(build(spec), choose_input(spec, "2x3x32", None))
 
 
-def test_dry_run_removes_its_hooks() -> None:
-    model = nn.Sequential(nn.Linear(2, 2))
-    dry_run(model, torch.zeros(1, 2))
-    assert not model[0]._forward_hooks
-    assert not model[0]._forward_pre_hooks
+def test_the_pass_leaves_every_forward_and_training_flag_as_it_found_them() -> None:
+    relu = nn.ReLU()
+
+    def own_forward(x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    relu.forward = own_forward  # type: ignore[method-assign, assignment]  # as a user may
+    dropout = nn.Dropout().eval()  # a flag of its own, not the root's
+    for device in ("cpu", "meta"):
+        with torch.device(device):
+            model = nn.Sequential(nn.Linear(2, 2), dropout, nn.Sequential(relu))
+        before = [(m, m.__dict__.get("forward"), m.training) for m in model.modules()]
+        for reuse in (True, False):
+            dry_run(model, torch.zeros(1, 2, device=device), reuse=reuse)
+            for m, own, training in before:
+                assert m.training is training
+                assert m.__dict__.get("forward") is own  # the wrapper is gone
+    assert relu.forward is own_forward
 
 
 def test_missing_input_is_a_clear_error() -> None:
@@ -208,7 +221,7 @@ def test_shared_groups_equal_identity_groups(name: str) -> None:
     )
 
 
-def test_story_6_tied_layers() -> None:
+def test_a_shared_layer_is_one_module_at_two_places() -> None:
     compiled, _ = run_config("tied")
     report = shared(compiled.module, "tied")
     assert [g.names for g in report.groups] == [("2.weight", "4.weight"), ("2.bias", "4.bias")]

@@ -49,12 +49,13 @@ def test_a_meta_dry_run_gives_torchs_results_without_importing_dynamo() -> None:
 def test_marking_finds_torchs_wrapped_functions_once() -> None:
     code = (
         "import torch\nfrom netinspect.fastmeta import skip_dynamo_import\n"
-        "print(skip_dynamo_import() > 50, skip_dynamo_import())\n"
+        "print(skip_dynamo_import() > 0, skip_dynamo_import())\n"
         "import torch._dynamo\nprint(skip_dynamo_import())"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
+    # Some were marked (how many is torch's business), none twice, none once dynamo is in.
     assert proc.stdout.split() == ["True", "0", "0"]
 
 

@@ -142,7 +142,7 @@ def test_an_off_std_is_marked() -> None:
     assert statistics("weight", model.weight, rule.weight).off  # type: ignore[arg-type]
 
 
-def test_story_3_select_and_type_touch_exactly_the_chosen() -> None:
+def test_select_and_type_touch_exactly_the_chosen() -> None:
     text = (CONFIGS / "mlp.yaml").read_text()
     torch.manual_seed(0)
     reference = REFERENCES["mlp"]()  # built the same way under the same seed: the defaults

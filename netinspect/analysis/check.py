@@ -1,7 +1,7 @@
 """Budgets a team sets on a model, checked against what the other analyses measured.
 
 Pure: it takes numbers (parameter count, bytes, FLOPs, output shape) and the limits, and
-says which hold. ``netinspect check`` exits 3 when one does not (SPEC.md section 4).
+says which hold. ``netinspect check`` exits 3 when one does not.
 """
 
 from __future__ import annotations

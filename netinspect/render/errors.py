@@ -22,7 +22,7 @@ def error_text(error: NetinspectError) -> Text:
 
 
 def error_json(error: NetinspectError) -> dict[str, Any]:
-    """SPEC.md section 3: ``{"error": {"message", "file", "line", "column"}}``."""
+    """The JSON error document: ``{"error": {"message", "file", "line", "column"}}``."""
     loc = error.location
     return {
         "error": {

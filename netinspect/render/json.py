@@ -1,4 +1,4 @@
-"""JSON documents of SPEC.md section 3, as plain dicts ready for ``json.dumps``."""
+"""The JSON documents each command prints (the README gives their fields), as plain dicts."""
 
 from __future__ import annotations
 
