@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from netinspect.compiler import CompiledModel
+    from netinspect.build.compiler import CompiledModel
     from netinspect.limits import Limits
-    from netinspect.spec import Spec
+    from netinspect.spec.model import Spec
 
 __all__ = ["__version__", "compile", "load", "load_string"]
 
@@ -34,12 +34,12 @@ def load_string(
 ) -> Spec:
     """Parse and validate spec text; ``file`` is the name used in error locations."""
     from netinspect.limits import Limits
-    from netinspect.loader import load_text
-    from netinspect.spec import parse_spec
+    from netinspect.spec.loader import load_text
+    from netinspect.spec.model import parse_spec
 
     limits = limits or Limits()
     node = load_text(text, file, limits.max_nodes, limits.max_depth)
-    from netinspect.layers import registry  # torch: only once the YAML itself is sound
+    from netinspect.build.registry import registry  # torch: only once the YAML itself is sound
 
     return parse_spec(node, name or _default_name(file), registry(), limits.max_depth)
 
@@ -47,7 +47,7 @@ def load_string(
 def load(path: str, limits: Limits | None = None) -> Spec:
     """Read and validate a spec file (``-`` reads standard input)."""
     from netinspect.limits import Limits
-    from netinspect.loader import read_text
+    from netinspect.spec.loader import read_text
 
     file, text = read_text(path, (limits or Limits()).max_spec_bytes)
     return load_string(text, file, _default_name(path), limits)
@@ -55,7 +55,7 @@ def load(path: str, limits: Limits | None = None) -> Spec:
 
 def compile(spec: Spec, device: str = "meta", limits: Limits | None = None) -> CompiledModel:
     """Build the spec's model; on ``meta`` (the default) no parameter memory is allocated."""
-    from netinspect.compiler import compile_spec
+    from netinspect.build.compiler import compile_spec
     from netinspect.limits import Limits
 
     return compile_spec(spec, device, limits or Limits())

@@ -27,11 +27,11 @@ from netinspect import __version__
 from netinspect.dtypes import InputDtype, ParamDtype
 from netinspect.errors import ExitCode, Location, NetinspectError, OptionError
 from netinspect.limits import Limits
-from netinspect.schemes import SCHEME_NAMES
+from netinspect.spec.schemes import SCHEME_NAMES
 
 if TYPE_CHECKING:
     from netinspect.analysis.dryrun import DryRunReport
-    from netinspect.compiler import CompiledModel
+    from netinspect.build.compiler import CompiledModel
     from netinspect.render.tables import Rows
 
 T = TypeVar("T")
@@ -403,7 +403,7 @@ def _limits(
     max_spec_size: str | None,
     max_memory: str | None = None,
 ) -> Limits:
-    from netinspect.spec import parse_size
+    from netinspect.spec.model import parse_size
 
     memory = parse_size(max_memory) if max_memory is not None else None
     spec_bytes = (
@@ -430,7 +430,7 @@ def _compile(
     import_path: list[str] | None = None,
 ) -> CompiledModel:
     import netinspect
-    from netinspect.targets import build_target, is_target
+    from netinspect.build.targets import build_target, is_target
 
     if is_target(spec_path):
         _skip_dynamo_import()
@@ -447,7 +447,7 @@ def _compile(
 
 def _skip_dynamo_import() -> None:
     """This process never compiles, so meta kernels need not import torch._dynamo."""
-    from netinspect.fastmeta import skip_dynamo_import
+    from netinspect._fast.dynamo import skip_dynamo_import
 
     skip_dynamo_import()
 
@@ -475,7 +475,7 @@ def _dry_run(
     import_path: list[str] | None,
 ) -> DryRunReport:
     """A dry run; for a spec on a real device, planned whole on meta before allocating."""
-    from netinspect.targets import is_target
+    from netinspect.build.targets import is_target
 
     if device is Device.meta or is_target(spec_path):
         compiled = _compile(spec_path, limits, device, dtype, allow_import, import_path)
@@ -721,7 +721,7 @@ def check(
 ) -> None:
     """Budgets for CI: exit 0 when every given limit holds, 3 when one fails."""
     with _reporting(output, debug):
-        from netinspect.spec import parse_count, parse_shape, parse_size
+        from netinspect.spec.model import parse_count, parse_shape, parse_size
 
         params_limit = parse_count(max_params) if max_params else None
         bytes_limit = parse_size(max_bytes, "--max-bytes") if max_bytes else None
@@ -805,7 +805,7 @@ def diff(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema (draft 2020-12) of the spec language, for editors."""
-    from netinspect.schema import spec_schema
+    from netinspect.spec.schema import spec_schema
 
     with _reporting(OutputFormat.text, debug=False):
         _write_stdout(json.dumps(spec_schema(), indent=2) + "\n")

@@ -25,11 +25,11 @@ from netinspect.analysis.init import (
 )
 from netinspect.analysis.memory import MemoryPlan, plan_forward, tensor_bytes
 from netinspect.analysis.tensors import alias_groups, is_lazy
-from netinspect.compiler import DEFAULT_LIMITS, DTYPES, CompiledModel, compile_spec
+from netinspect.build.compiler import DEFAULT_LIMITS, DTYPES, CompiledModel, compile_spec
 from netinspect.errors import Location, NetinspectError, OptionError
 from netinspect.limits import Limits
 from netinspect.render.units import size
-from netinspect.spec import InputSpec, Spec, parse_shape
+from netinspect.spec.model import InputSpec, Spec, parse_shape
 
 
 class MemoryLimitError(NetinspectError):

@@ -9,7 +9,7 @@ import pytest
 
 from netinspect.analysis.check import check
 from netinspect.errors import OptionError
-from netinspect.spec import parse_count
+from netinspect.spec.model import parse_count
 from tests.conftest import run_in_process, run_netinspect
 
 

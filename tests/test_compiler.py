@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import netinspect
-from netinspect.compiler import DEFAULT_MAX_MODULES, compile_spec
+from netinspect.build.compiler import DEFAULT_MAX_MODULES, compile_spec
 from netinspect.errors import LayerError, LimitError, SpecError
 from netinspect.limits import Limits
 from tests.conftest import CONFIG_NAMES, CONFIGS, sequential

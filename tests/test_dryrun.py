@@ -15,7 +15,7 @@ from netinspect.analysis import shared
 from netinspect.analysis.dryrun import ForwardError, dry_run
 from netinspect.errors import OptionError
 from netinspect.run import MemoryLimitError, build, choose_input, forward
-from netinspect.spec import parse_shape
+from netinspect.spec.model import parse_shape
 from tests.conftest import CONFIG_NAMES, CONFIGS, sequential
 from tests.reference import REFERENCES
 

@@ -48,7 +48,7 @@ def test_a_meta_dry_run_gives_torchs_results_without_importing_dynamo() -> None:
 
 def test_marking_finds_torchs_wrapped_functions_once() -> None:
     code = (
-        "import torch\nfrom netinspect.fastmeta import skip_dynamo_import\n"
+        "import torch\nfrom netinspect._fast.dynamo import skip_dynamo_import\n"
         "print(skip_dynamo_import() > 0, skip_dynamo_import())\n"
         "import torch._dynamo\nprint(skip_dynamo_import())"
     )
@@ -91,4 +91,4 @@ def test_every_dispatch_mode_of_netinspect_is_marked_before_it_runs() -> None:
     assert len(modes) >= 4
     for cls in modes:
         assert cls is Mode or "__torch_dispatch__" not in vars(cls), cls
-    assert "import netinspect.dispatch" in (ROOT / "netinspect" / "fastmeta.py").read_text()
+    assert "import netinspect.dispatch" in (ROOT / "netinspect" / "_fast" / "dynamo.py").read_text()

@@ -10,9 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from netinspect.errors import LayerError, LimitError, Location
-from netinspect.guard import BuildBudget, MetaOnly
-from netinspect.layers import (
+from netinspect.build.guard import BuildBudget, MetaOnly
+from netinspect.build.registry import (
     MULTIPLIERS,
     Structure,
     _user_parameters,
@@ -24,7 +23,8 @@ from netinspect.layers import (
     signature_text,
     structure,
 )
-from netinspect.spec import LayerCall
+from netinspect.errors import LayerError, LimitError, Location
+from netinspect.spec.model import LayerCall
 
 
 def test_registry_holds_only_torch_nn_module_classes() -> None:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netinspect.errors import LimitError, Location, NetinspectError, SpecFileError, SpecSyntaxError
-from netinspect.loader import (
+from netinspect.spec.loader import (
     FAST_PARSER,
     PURE_PARSER,
     Map,

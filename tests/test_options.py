@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from netinspect.analysis.init import InitError, parse_scheme, resolve_scheme
 from netinspect.errors import Location, NetinspectError, OptionError
-from netinspect.spec import MAX_ELEMENTS, parse_count, parse_shape, parse_size
+from netinspect.spec.model import MAX_ELEMENTS, parse_count, parse_shape, parse_size
 
 # Text that looks like numbers: digits of every script, separators, units, signs. The
 # others are superscripts, Arabic, Gurmukhi and Devanagari digits, the multiplication sign.

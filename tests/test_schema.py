@@ -12,8 +12,8 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from netinspect.schema import spec_schema
-from netinspect.spec import REPEAT_KEYS, TOP_LEVEL_KEYS
+from netinspect.spec.model import REPEAT_KEYS, TOP_LEVEL_KEYS
+from netinspect.spec.schema import spec_schema
 from tests.conftest import CONFIGS, ROOT, run_in_process
 
 VALIDATOR = Draft202012Validator(spec_schema())

@@ -12,8 +12,8 @@ import sys
 import pytest
 
 from netinspect.errors import LayerError, LimitError, Location, NetinspectError, OptionError
-from netinspect.loader import load_text
-from netinspect.spec import (
+from netinspect.spec.loader import load_text
+from netinspect.spec.model import (
     BlockUse,
     Child,
     LayerCall,
@@ -270,7 +270,7 @@ def test_count_modules_counts_without_building() -> None:
 
 def test_spec_and_loader_never_import_torch() -> None:
     code = (
-        "import sys, netinspect.spec, netinspect.loader, netinspect.errors;"
+        "import sys, netinspect.spec.model, netinspect.spec.loader, netinspect.errors;"
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -24,8 +24,8 @@ from torch.utils._pytree import tree_leaves
 
 from netinspect.analysis.strict import RealDtypes
 from netinspect.analysis.tensors import dtype_name, is_lazy, tensor_key
+from netinspect.build.registry import layer_state
 from netinspect.errors import Location, NetinspectError
-from netinspect.layers import layer_state
 
 
 class ForwardError(NetinspectError):

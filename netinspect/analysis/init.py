@@ -30,12 +30,12 @@ import torch
 from torch import nn
 
 from netinspect.analysis.tensors import alias_groups
+from netinspect.build.registry import layer_state, type_problem
+from netinspect.build.targets import import_object, searched
 from netinspect.errors import Location, NetinspectError
-from netinspect.layers import layer_state, type_problem
-from netinspect.loader import resolve_plain
-from netinspect.schemes import INIT_FUNCTIONS, SCHEME_NAMES
-from netinspect.spec import SchemeSpec, Value, did_you_mean
-from netinspect.targets import import_object, searched
+from netinspect.spec.loader import resolve_plain
+from netinspect.spec.model import SchemeSpec, Value, did_you_mean
+from netinspect.spec.schemes import INIT_FUNCTIONS, SCHEME_NAMES
 
 #: Schemes that need a fan (or a matrix), and the tensor ranks each accepts.
 _RANKS: dict[str, tuple[int, int]] = {

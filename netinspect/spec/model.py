@@ -20,8 +20,8 @@ from typing import TypeAlias
 from netinspect.dtypes import InputDtype, ParamDtype
 from netinspect.errors import LayerError, LimitError, Location, OptionError, SpecError
 from netinspect.limits import Limits
-from netinspect.loader import Map, Node, Scalar, Seq, describe
-from netinspect.schemes import SCHEME_NAMES
+from netinspect.spec.loader import Map, Node, Scalar, Seq, describe
+from netinspect.spec.schemes import SCHEME_NAMES
 
 SUPPORTED_VERSIONS = (1,)
 DEFAULT_MAX_DEPTH = Limits.max_depth

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from netinspect.errors import LayerError, NetinspectError
-from netinspect.guard import BuildBudget, MetaOnly
-from netinspect.spec import LayerCall, Value, did_you_mean
+from netinspect.build.guard import BuildBudget, MetaOnly
+from netinspect.spec.model import LayerCall, Value, did_you_mean
 
 # Containers and abstract bases: a spec builds containers from YAML structure instead.
 _EXCLUDED = frozenset(

@@ -17,10 +17,10 @@ import torch
 from torch import nn
 
 from netinspect.errors import LimitError, Location, SpecError
-from netinspect.guard import BuildBudget
-from netinspect.layers import Structure, build_layer, copier, structure
+from netinspect.build.guard import BuildBudget
+from netinspect.build.registry import Structure, build_layer, copier, structure
 from netinspect.limits import Limits
-from netinspect.spec import (
+from netinspect.spec.model import (
     BlockUse,
     Child,
     Layer,

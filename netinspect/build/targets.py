@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from netinspect.errors import Location, OptionError
 
 if TYPE_CHECKING:  # torch is imported only when a target is built: is_target stays cheap
-    from netinspect.compiler import CompiledModel
+    from netinspect.build.compiler import CompiledModel
 
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
@@ -66,7 +66,7 @@ def build_target(
     import torch
     from torch import nn
 
-    from netinspect.compiler import CompiledModel
+    from netinspect.build.compiler import CompiledModel
 
     where = Location(text)
     if not allow_import:
@@ -90,7 +90,7 @@ def build_target(
     if not isinstance(model, nn.Module):
         raise OptionError(f"{text}() returned {type(model).__name__}, not a torch.nn.Module", where)
     if dtype is not None:
-        from netinspect.compiler import DTYPES
+        from netinspect.build.compiler import DTYPES
 
         model.to(dtype=DTYPES[dtype])
     return CompiledModel(text.partition(":")[2].rsplit(".", 1)[-1], model, None)

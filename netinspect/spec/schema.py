@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from netinspect.schemes import SCHEME_NAMES
-from netinspect.spec import (
+from netinspect.spec.model import (
     INPUT_DTYPES,
     PARAM_DTYPES,
     SUPPORTED_VERSIONS,
 )
+from netinspect.spec.schemes import SCHEME_NAMES
 
 SCHEMA_ID = "urn:netinspect:spec:1"  # an identifier, not a download location
 _SIZES = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1}
