@@ -10,6 +10,8 @@ import pytest
 import torch
 from torch import nn
 
+from netinspect._fast.copier import copier
+from netinspect._fast.state import layer_state
 from netinspect.build.guard import BuildBudget, MetaOnly
 from netinspect.build.registry import (
     MULTIPLIERS,
@@ -17,8 +19,6 @@ from netinspect.build.registry import (
     _user_parameters,
     build_layer,
     check_arguments,
-    copier,
-    layer_state,
     registry,
     signature_text,
     structure,

@@ -22,9 +22,9 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
+from netinspect._fast.state import layer_state
 from netinspect.analysis.strict import RealDtypes
 from netinspect.analysis.tensors import dtype_name, is_lazy, tensor_key
-from netinspect.build.registry import layer_state
 from netinspect.errors import Location, NetinspectError
 
 

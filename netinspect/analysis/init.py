@@ -30,7 +30,8 @@ import torch
 from torch import nn
 
 from netinspect.analysis.tensors import alias_groups
-from netinspect.build.registry import layer_state, type_problem
+from netinspect.build.modules import plain_leaf
+from netinspect.build.registry import type_problem
 from netinspect.build.targets import import_object, searched
 from netinspect.errors import Location, NetinspectError
 from netinspect.spec.loader import resolve_plain
@@ -460,7 +461,7 @@ def overwritten_layers(module: nn.Module, rules: Iterable[Rule]) -> set[str]:
         params = [p for p in mod._parameters.values() if p is not None]
         if not params or any(b is not None for b in mod._buffers.values()):
             continue
-        if layer_state(mod) is None:  # lazy, or a block, or state this cannot see
+        if not plain_leaf(mod):  # a block, a lazy layer, an RNN's list of its weights
             continue
         if all(id(p) in chosen and _fills(chosen[id(p)][2], p) for p in params):
             paths.add(path)

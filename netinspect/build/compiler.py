@@ -18,7 +18,8 @@ from torch import nn
 
 from netinspect.errors import LimitError, Location, SpecError
 from netinspect.build.guard import BuildBudget
-from netinspect.build.registry import Structure, build_layer, copier, structure
+from netinspect._fast.copier import copier
+from netinspect.build.registry import Structure, build_layer, structure
 from netinspect.limits import Limits
 from netinspect.spec.model import (
     BlockUse,
