@@ -25,7 +25,14 @@ from rich.console import Console, RenderableType
 
 from netinspect import __version__
 from netinspect.dtypes import InputDtype, ParamDtype
-from netinspect.errors import ExitCode, Location, NetinspectError, OptionError
+from netinspect.errors import (
+    ExitCode,
+    Location,
+    NetinspectError,
+    OptionError,
+    OutputStreamError,
+    ReaderLeftError,
+)
 from netinspect.limits import Limits
 from netinspect.spec.schemes import SCHEME_NAMES
 
@@ -224,14 +231,6 @@ def _isatty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):  # closed, or None: standard output shut
         return False
-
-
-class OutputStreamError(NetinspectError):
-    """Standard output cannot take the result (closed, or full)."""
-
-
-class ReaderLeftError(OutputStreamError):
-    """The reader of standard output closed it early (``| head``): nothing wrong to report."""
 
 
 def _write_stdout(text: str) -> None:

@@ -84,3 +84,28 @@ class LimitError(NetinspectError):
 
 class OptionError(NetinspectError):
     """A command-line option value is wrong in a way Typer cannot check (a glob, a shape)."""
+
+
+class ForwardError(NetinspectError):
+    """The example input does not fit the model: a shape, rank or dtype mismatch."""
+
+
+class InitError(NetinspectError):
+    """A scheme, its arguments, or where it is to apply, is wrong; or the user's own scheme
+    failed."""
+
+
+class MemoryLimitError(NetinspectError):
+    """Running for real would need more memory than is free (or than --max-memory allows)."""
+
+
+class OutputFileError(NetinspectError):
+    """The output file cannot be written where and how it was asked for."""
+
+
+class OutputStreamError(NetinspectError):
+    """Standard output cannot take the result (closed, or full)."""
+
+
+class ReaderLeftError(OutputStreamError):
+    """The reader of standard output closed it early (``| head``): nothing wrong to report."""

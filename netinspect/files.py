@@ -24,11 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from netinspect.errors import Location, NetinspectError
-
-
-class OutputFileError(NetinspectError):
-    """The output file cannot be written where and how it was asked for."""
+from netinspect.errors import Location, NetinspectError, OutputFileError
 
 
 def _refuse(path: str, why: str, hint: str | None = None) -> OutputFileError:

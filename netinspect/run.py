@@ -26,14 +26,10 @@ from netinspect.analysis.init import (
 from netinspect.analysis.memory import MemoryPlan, plan_forward, tensor_bytes
 from netinspect.analysis.tensors import alias_groups, is_lazy
 from netinspect.build.compiler import DEFAULT_LIMITS, DTYPES, CompiledModel, compile_spec
-from netinspect.errors import Location, NetinspectError, OptionError
+from netinspect.errors import Location, MemoryLimitError, OptionError
 from netinspect.limits import Limits
 from netinspect.render.units import size
 from netinspect.spec.model import InputSpec, Spec, parse_shape
-
-
-class MemoryLimitError(NetinspectError):
-    """Running for real would need more memory than the machine has free."""
 
 
 def choose_input(spec: Spec | None, shape: str | None, dtype: str | None) -> InputSpec:

@@ -12,9 +12,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import netinspect
 from netinspect.analysis import shared
-from netinspect.analysis.dryrun import ForwardError, dry_run
-from netinspect.errors import OptionError
-from netinspect.run import MemoryLimitError, build, choose_input, forward
+from netinspect.analysis.dryrun import dry_run
+from netinspect.errors import ForwardError, MemoryLimitError, OptionError
+from netinspect.run import build, choose_input, forward
 from netinspect.spec.model import parse_shape
 from tests.conftest import CONFIG_NAMES, CONFIGS, sequential
 from tests.reference import REFERENCES

@@ -15,16 +15,15 @@ from torch import nn
 
 import netinspect
 from netinspect.analysis.init import (
-    InitError,
     InitReport,
     ParamInit,
     Rule,
     parse_scheme,
     resolve_scheme,
 )
-from netinspect.errors import Location, OptionError
-from netinspect.files import OutputFileError, atomic_write
-from netinspect.run import MemoryLimitError, build, init_model, spec_rules
+from netinspect.errors import InitError, Location, MemoryLimitError, OptionError, OutputFileError
+from netinspect.files import atomic_write
+from netinspect.run import build, init_model, spec_rules
 from tests.conftest import CONFIGS, run_netinspect, sequential
 from tests.reference import REFERENCES
 

@@ -14,8 +14,9 @@ from netinspect.analysis.dryrun import dry_run, example_input
 from netinspect.analysis.init import Rule, parse_scheme, resolve_scheme
 from netinspect.analysis.memory import LiveStorages, plan_forward
 from netinspect.build.compiler import compile_spec
+from netinspect.errors import MemoryLimitError
 from netinspect.limits import Limits
-from netinspect.run import MemoryLimitError, choose_input, init_model, plan_run, run_for_real
+from netinspect.run import choose_input, init_model, plan_run, run_for_real
 from tests.conftest import CONFIGS, run_netinspect
 
 

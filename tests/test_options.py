@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netinspect.analysis.init import InitError, parse_scheme, resolve_scheme
-from netinspect.errors import Location, NetinspectError, OptionError
+from netinspect.analysis.init import parse_scheme, resolve_scheme
+from netinspect.errors import InitError, Location, NetinspectError, OptionError
 from netinspect.spec.model import MAX_ELEMENTS, parse_count, parse_shape, parse_size
 
 # Text that looks like numbers: digits of every script, separators, units, signs. The

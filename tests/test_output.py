@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from netinspect.errors import Location
-from netinspect.files import OutputFileError, atomic_write
+from netinspect.errors import Location, OutputFileError
+from netinspect.files import atomic_write
 from tests.conftest import CONFIGS, ROOT, netinspect_exe, run_netinspect
 
 MLP = str(CONFIGS / "mlp.yaml")

@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from netinspect.analysis.dryrun import ForwardError, dry_run
+from netinspect.analysis.dryrun import dry_run
+from netinspect.errors import ForwardError
 
 LAYERS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "Linear": (lambda: nn.Linear(4, 4), (2, 4)),

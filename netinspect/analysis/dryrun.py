@@ -25,11 +25,7 @@ from torch.utils._pytree import tree_leaves
 from netinspect._fast.state import layer_state
 from netinspect.analysis.strict import RealDtypes
 from netinspect.analysis.tensors import dtype_name, is_lazy, tensor_key
-from netinspect.errors import Location, NetinspectError
-
-
-class ForwardError(NetinspectError):
-    """The example input does not fit the model: a shape, rank or dtype mismatch."""
+from netinspect.errors import ForwardError, Location, NetinspectError
 
 
 @dataclass(frozen=True)

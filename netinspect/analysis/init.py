@@ -33,7 +33,7 @@ from netinspect.analysis.tensors import alias_groups
 from netinspect.build.modules import plain_leaf
 from netinspect.build.registry import type_problem
 from netinspect.build.targets import import_object, searched
-from netinspect.errors import Location, NetinspectError
+from netinspect.errors import InitError, Location, NetinspectError
 from netinspect.spec.loader import resolve_plain
 from netinspect.spec.model import SchemeSpec, Value, did_you_mean
 from netinspect.spec.schemes import INIT_FUNCTIONS, SCHEME_NAMES
@@ -50,10 +50,6 @@ _RANKS: dict[str, tuple[int, int]] = {
     "dirac_": (3, 5),
 }
 _NOT_ARGUMENTS = ("tensor", "generator")
-
-
-class InitError(NetinspectError):
-    """A scheme, its arguments, or where it is to apply, is wrong."""
 
 
 @dataclass(frozen=True)
