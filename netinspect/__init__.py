@@ -35,7 +35,7 @@ def load_string(
     """Parse and validate spec text; ``file`` is the name used in error locations."""
     from netinspect.limits import Limits
     from netinspect.spec.loader import load_text
-    from netinspect.spec.model import parse_spec
+    from netinspect.spec.parse import parse_spec
 
     limits = limits or Limits()
     node = load_text(text, file, limits.max_nodes, limits.max_depth)

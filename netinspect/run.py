@@ -25,11 +25,13 @@ from netinspect.analysis.init import (
 )
 from netinspect.analysis.memory import MemoryPlan, plan_forward, tensor_bytes
 from netinspect.analysis.tensors import alias_groups, is_lazy
-from netinspect.build.compiler import DEFAULT_LIMITS, DTYPES, CompiledModel, compile_spec
+from netinspect.build.compiler import DEFAULT_LIMITS, CompiledModel, compile_spec
+from netinspect.cli.options import parse_shape
+from netinspect.dtypes import torch_dtype
 from netinspect.errors import Location, MemoryLimitError, OptionError
 from netinspect.limits import Limits
 from netinspect.render.units import size
-from netinspect.spec.model import InputSpec, Spec, parse_shape
+from netinspect.spec.model import InputSpec, Spec
 
 
 def choose_input(spec: Spec | None, shape: str | None, dtype: str | None) -> InputSpec:
@@ -131,7 +133,7 @@ def run_for_real(
 
 def _param_dtype(compiled: CompiledModel) -> torch.dtype:
     if compiled.spec is not None:
-        return DTYPES[compiled.spec.dtype]
+        return torch_dtype(compiled.spec.dtype)
     floats = (p.dtype for p in compiled.module.parameters() if p.dtype.is_floating_point)
     return next(floats, torch.float32)
 
@@ -147,7 +149,7 @@ def forward(compiled: CompiledModel, chosen: InputSpec, device: str = "meta") ->
 
 
 def _input_dtype(compiled: CompiledModel, chosen: InputSpec) -> torch.dtype:
-    dtype = DTYPES[chosen.dtype]
+    dtype = torch_dtype(chosen.dtype)
     return _param_dtype(compiled) if dtype.is_floating_point else dtype
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from netinspect.analysis.check import check
+from netinspect.cli.options import parse_count
 from netinspect.errors import OptionError
-from netinspect.spec.model import parse_count
 from tests.conftest import run_in_process, run_netinspect
 
 

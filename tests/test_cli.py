@@ -344,7 +344,7 @@ def test_max_modules_option_raises_the_cap() -> None:
 
 
 def test_internal_errors_are_one_line_and_exit_4(capsys: pytest.CaptureFixture[str]) -> None:
-    from netinspect.cli import OutputFormat, _reporting
+    from netinspect.cli.app import OutputFormat, _reporting
 
     with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.text, debug=False):
         raise ZeroDivisionError("boom")
@@ -355,7 +355,7 @@ def test_internal_errors_are_one_line_and_exit_4(capsys: pytest.CaptureFixture[s
 
 
 def test_debug_shows_the_traceback_of_an_internal_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from netinspect.cli import OutputFormat, _reporting
+    from netinspect.cli.app import OutputFormat, _reporting
 
     with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.text, debug=True):
         raise ZeroDivisionError("boom")
@@ -420,7 +420,7 @@ def test_each_limit_has_an_option_to_raise_it(tmp_path: Path) -> None:
 def test_internal_error_with_json_is_still_one_json_document(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from netinspect.cli import OutputFormat, _reporting
+    from netinspect.cli.app import OutputFormat, _reporting
 
     with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.json, debug=False):
         raise ZeroDivisionError("boom")
@@ -431,7 +431,7 @@ def test_internal_error_with_json_is_still_one_json_document(
 
 
 def test_interrupt_is_exit_130() -> None:
-    from netinspect.cli import OutputFormat, _reporting
+    from netinspect.cli.app import OutputFormat, _reporting
 
     with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.text, debug=False):
         raise KeyboardInterrupt

@@ -150,8 +150,9 @@ def test_module_cap_fails_before_building() -> None:
 
 
 def test_cli_default_module_cap_matches_the_compiler() -> None:
-    from netinspect import cli
+    import importlib
 
+    cli = importlib.import_module("netinspect.cli.app")
     assert cli.DEFAULT_LIMITS.max_modules == DEFAULT_MAX_MODULES
 
 

@@ -13,9 +13,9 @@ from torch.utils.flop_counter import FlopCounterMode
 import netinspect
 from netinspect.analysis import shared
 from netinspect.analysis.dryrun import dry_run
+from netinspect.cli.options import parse_shape
 from netinspect.errors import ForwardError, MemoryLimitError, OptionError
 from netinspect.run import build, choose_input, forward
-from netinspect.spec.model import parse_shape
 from tests.conftest import CONFIG_NAMES, CONFIGS, sequential
 from tests.reference import REFERENCES
 

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netinspect.analysis.init import parse_scheme, resolve_scheme
+from netinspect.cli.options import parse_count, parse_shape, parse_size
 from netinspect.errors import InitError, Location, NetinspectError, OptionError
-from netinspect.spec.model import MAX_ELEMENTS, parse_count, parse_shape, parse_size
+from netinspect.spec.model import MAX_ELEMENTS
 
 # Text that looks like numbers: digits of every script, separators, units, signs. The
 # others are superscripts, Arabic, Gurmukhi and Devanagari digits, the multiplication sign.

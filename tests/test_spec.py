@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from netinspect.cli.options import parse_size
 from netinspect.errors import LayerError, LimitError, Location, NetinspectError, OptionError
 from netinspect.spec.loader import load_text
 from netinspect.spec.model import (
@@ -21,10 +22,9 @@ from netinspect.spec.model import (
     Sequence,
     SharedUse,
     Spec,
-    count_modules,
-    parse_size,
-    parse_spec,
 )
+from netinspect.spec.parse import parse_spec
+from netinspect.spec.structure import count_modules
 
 LAYERS = {"Linear", "ReLU", "LazyLinear", "Conv2d", "LayerNorm", "Embedding", "Tanh"}
 

@@ -24,7 +24,8 @@ from torch.utils._pytree import tree_leaves
 
 from netinspect._fast.state import layer_state
 from netinspect.analysis.strict import RealDtypes
-from netinspect.analysis.tensors import dtype_name, is_lazy, tensor_key
+from netinspect.analysis.tensors import is_lazy, tensor_key
+from netinspect.dtypes import dtype_name
 from netinspect.errors import ForwardError, Location, NetinspectError
 
 

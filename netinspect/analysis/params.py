@@ -8,7 +8,8 @@ from fnmatch import fnmatchcase
 
 from torch import nn
 
-from netinspect.analysis.tensors import alias_groups, dtype_name, is_lazy, tensor_key
+from netinspect.analysis.tensors import alias_groups, is_lazy, tensor_key
+from netinspect.dtypes import dtype_name
 
 
 @dataclass(frozen=True)

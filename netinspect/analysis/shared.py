@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from netinspect.analysis.tensors import alias_groups, dtype_name, is_lazy
+from netinspect.analysis.tensors import alias_groups, is_lazy
+from netinspect.dtypes import dtype_name
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Facts about single tensors shared by the analyses: identity, laziness, dtype names."""
+"""Facts about single tensors shared by the analyses: identity and laziness."""
 
 from __future__ import annotations
 
@@ -35,11 +35,6 @@ def alias_groups(named: Iterable[tuple[str, T]]) -> list[tuple[list[str], T]]:
     for name, tensor in named:
         groups.setdefault(tensor_key(tensor), ([], tensor))[0].append(name)
     return list(groups.values())
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    """``float32`` rather than ``torch.float32``: how a spec writes it."""
-    return str(dtype).removeprefix("torch.")
 
 
 def distinct_numel(tensors: Iterable[torch.Tensor]) -> int:

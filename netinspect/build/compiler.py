@@ -16,6 +16,7 @@ from typing import TypeAlias
 import torch
 from torch import nn
 
+from netinspect.dtypes import torch_dtype
 from netinspect.errors import LimitError, Location, SpecError
 from netinspect.build.guard import BuildBudget
 from netinspect._fast.copier import copier
@@ -31,26 +32,14 @@ from netinspect.spec.model import (
     SharedUse,
     Spec,
     Tie,
-    count_modules,
     did_you_mean,
 )
+from netinspect.spec.structure import count_modules
 
 #: Default caps on what a spec may expand to (``--max-modules`` etc. raise them).
 DEFAULT_LIMITS = Limits()
 DEFAULT_MAX_MODULES = DEFAULT_LIMITS.max_modules
 
-DTYPES: dict[str, torch.dtype] = {
-    "float32": torch.float32,
-    "float64": torch.float64,
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "int64": torch.int64,
-    "int32": torch.int32,
-    "int16": torch.int16,
-    "int8": torch.int8,
-    "uint8": torch.uint8,
-    "bool": torch.bool,
-}
 
 
 @dataclass
@@ -118,7 +107,7 @@ def compile_spec(
     root = built if isinstance(built, nn.Sequential) else nn.Sequential(built)
     builder.record(root, spec.model)
     if spec.dtype != "float32":
-        root.to(dtype=DTYPES[spec.dtype])  # in place: Parameter identity (ties) is preserved
+        root.to(dtype=torch_dtype(spec.dtype))  # in place: Parameter identity (ties) kept
     if spec.ties:
         names = dict(root.named_parameters(remove_duplicate=False))
         aliases: dict[int, list[str]] = {}

@@ -90,7 +90,7 @@ def build_target(
     if not isinstance(model, nn.Module):
         raise OptionError(f"{text}() returned {type(model).__name__}, not a torch.nn.Module", where)
     if dtype is not None:
-        from netinspect.build.compiler import DTYPES
+        from netinspect.dtypes import torch_dtype
 
-        model.to(dtype=DTYPES[dtype])
+        model.to(dtype=torch_dtype(dtype))
     return CompiledModel(text.partition(":")[2].rsplit(".", 1)[-1], model, None)

@@ -402,7 +402,7 @@ def _limits(
     max_spec_size: str | None,
     max_memory: str | None = None,
 ) -> Limits:
-    from netinspect.spec.model import parse_size
+    from netinspect.cli.options import parse_size
 
     memory = parse_size(max_memory) if max_memory is not None else None
     spec_bytes = (
@@ -720,7 +720,7 @@ def check(
 ) -> None:
     """Budgets for CI: exit 0 when every given limit holds, 3 when one fails."""
     with _reporting(output, debug):
-        from netinspect.spec.model import parse_count, parse_shape, parse_size
+        from netinspect.cli.options import parse_count, parse_shape, parse_size
 
         params_limit = parse_count(max_params) if max_params else None
         bytes_limit = parse_size(max_bytes, "--max-bytes") if max_bytes else None
