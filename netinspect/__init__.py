@@ -1,61 +1,90 @@
 """netinspect: see inside a PyTorch model described in a YAML spec.
 
-The Python API mirrors the command line::
+The Python API is the one the command line uses (``netinspect.api``, re-exported here)::
 
     import netinspect
-    spec = netinspect.load("configs/mlp.yaml")      # spec model (plain dataclasses)
-    model = netinspect.compile(spec)                # nn.Sequential on the meta device
-    rows = netinspect.analysis.params(model.module) # plain data
 
-torch is imported only when a spec is loaded or compiled, so ``import netinspect`` is cheap.
+    spec = netinspect.load("configs/tied.yaml")     # the spec model: plain dataclasses
+    model = netinspect.build(spec)                  # nn.Sequential on meta: nothing allocated
+    print(netinspect.params(model).total)           # 121, the tied tensors counted once
+
+``import netinspect`` is cheap: the API, and torch, are imported on first use.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 __version__ = "0.1.0"
 
+# typing.TYPE_CHECKING without importing typing (9 ms): the console script imports this
+# package before it can install its Ctrl-C handler, so this module must cost nothing.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from netinspect.build.compiler import CompiledModel
-    from netinspect.limits import Limits
-    from netinspect.spec.model import Spec
+    from typing import Any
 
-__all__ = ["__version__", "compile", "load", "load_string"]
-
-
-def _default_name(file: str) -> str:
-    return "stdin" if file in ("-", "<stdin>") else Path(file).stem
-
-
-def load_string(
-    text: str, file: str = "<string>", name: str | None = None, limits: Limits | None = None
-) -> Spec:
-    """Parse and validate spec text; ``file`` is the name used in error locations."""
-    from netinspect.limits import Limits
-    from netinspect.spec.loader import load_text
-    from netinspect.spec.parse import parse_spec
-
-    limits = limits or Limits()
-    node = load_text(text, file, limits.max_nodes, limits.max_depth)
-    from netinspect.build.registry import registry  # torch: only once the YAML itself is sound
-
-    return parse_spec(node, name or _default_name(file), registry(), limits.max_depth)
-
-
-def load(path: str, limits: Limits | None = None) -> Spec:
-    """Read and validate a spec file (``-`` reads standard input)."""
-    from netinspect.limits import Limits
-    from netinspect.spec.loader import read_text
-
-    file, text = read_text(path, (limits or Limits()).max_spec_bytes)
-    return load_string(text, file, _default_name(path), limits)
-
-
-def compile(spec: Spec, device: str = "meta", limits: Limits | None = None) -> CompiledModel:
-    """Build the spec's model; on ``meta`` (the default) no parameter memory is allocated."""
-    from netinspect.build.compiler import compile_spec
+    from netinspect.api import (
+        Budgets,
+        PythonTarget,
+        Source,
+        available_memory,
+        build,
+        check,
+        choose_input,
+        diff,
+        dry_run,
+        initialize,
+        inspect,
+        load,
+        load_string,
+        open_source,
+        params,
+        plan_memory,
+        python_target,
+        save_weights,
+        scheme,
+        shared,
+        spec_rules,
+        spec_schema,
+        tree,
+    )
     from netinspect.limits import Limits
 
-    return compile_spec(spec, device, limits or Limits())
+__all__ = [
+    "Budgets",
+    "Limits",
+    "PythonTarget",
+    "Source",
+    "__version__",
+    "available_memory",
+    "build",
+    "check",
+    "choose_input",
+    "diff",
+    "dry_run",
+    "initialize",
+    "inspect",
+    "load",
+    "load_string",
+    "open_source",
+    "params",
+    "plan_memory",
+    "python_target",
+    "save_weights",
+    "scheme",
+    "shared",
+    "spec_rules",
+    "spec_schema",
+    "tree",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """``netinspect.build`` and the rest of the API, imported when first asked for."""
+    if name == "Limits":
+        from netinspect.limits import Limits
+
+        return Limits
+    if name in __all__:
+        from netinspect import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'netinspect' has no attribute {name!r}")

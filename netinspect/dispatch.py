@@ -1,6 +1,6 @@
 """The base of netinspect's torch dispatch modes: the one place that subclasses torch's
 ``TorchDispatchMode``, which is untyped, and whose ``__torch_dispatch__`` torch wraps once
-per class that defines it (``fastmeta`` marks that wrapper before any pass; a class that
+per class that defines it (``_fast.dynamo`` marks that wrapper before any pass; a class that
 defined its own would import ``torch._dynamo`` at its first operation, mid-pass).
 
 A mode says what to do with each operation in :meth:`Mode.dispatch`.

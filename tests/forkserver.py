@@ -67,7 +67,12 @@ def _child(request: dict[str, Any], out: str, err: str) -> None:
         sys.argv = ["netinspect", *request["args"]]
         from netinspect.entry import main
 
-        main()  # leaves with os._exit(status)
+        main()  # leaves with os._exit(status), or with SystemExit (see _fast.process)
+    except SystemExit as leaving:  # a normal exit; a forked child must not run on
+        sys.stdout.flush()
+        sys.stderr.flush()
+        code = leaving.code
+        os._exit(code if isinstance(code, int) else 0 if code is None else 1)
     except BaseException:  # the harness itself failed: say so loudly, never run on
         import traceback
 

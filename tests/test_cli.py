@@ -337,6 +337,22 @@ def test_usage_errors_are_exit_2() -> None:
     assert run_netinspect("frobnicate").code == 2
 
 
+@pytest.mark.parametrize("command", ["tree", "shared", "check", "diff", "init"])
+def test_table_formats_are_usage_errors_for_the_other_commands(command: str) -> None:
+    result = run_netinspect(command, "configs/mlp.yaml", "--format", "csv")
+    assert result.code == 2  # refused while parsing, before any model is built
+    assert "'csv' is not one of 'text', 'json'" in result.err
+    assert "markdown" in run_netinspect("params", "--help").out
+    assert "markdown" not in run_netinspect(command, "--help").out
+
+
+def test_help_shows_flags_as_flags() -> None:
+    for command in ("--help", "tree --help", "init --help", "dry-run --help", "diff --help"):
+        shown = run_netinspect(*command.split()).out
+        assert "<bool>" not in shown.replace("uint8|bool>", "")
+        assert "--debug" in shown or command == "--help"
+
+
 def test_max_modules_option_raises_the_cap() -> None:
     spec = "model:\n  - repeat: 3\n    layer: ReLU\n"
     assert run_netinspect("tree", "-", "--max-modules", "3", stdin=spec).code == 1
@@ -344,9 +360,10 @@ def test_max_modules_option_raises_the_cap() -> None:
 
 
 def test_internal_errors_are_one_line_and_exit_4(capsys: pytest.CaptureFixture[str]) -> None:
-    from netinspect.cli.app import OutputFormat, _reporting
+    from netinspect.cli.options import Output, ReportFormat
+    from netinspect.cli.output import reporting
 
-    with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.text, debug=False):
+    with pytest.raises(typer.Exit) as exit_info, reporting(Output(ReportFormat.text, debug=False)):
         raise ZeroDivisionError("boom")
     assert exit_info.value.exit_code == ExitCode.INTERNAL
     err = capsys.readouterr().err
@@ -355,9 +372,10 @@ def test_internal_errors_are_one_line_and_exit_4(capsys: pytest.CaptureFixture[s
 
 
 def test_debug_shows_the_traceback_of_an_internal_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from netinspect.cli.app import OutputFormat, _reporting
+    from netinspect.cli.options import Output, ReportFormat
+    from netinspect.cli.output import reporting
 
-    with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.text, debug=True):
+    with pytest.raises(typer.Exit) as exit_info, reporting(Output(ReportFormat.text, debug=True)):
         raise ZeroDivisionError("boom")
     assert exit_info.value.exit_code == ExitCode.INTERNAL
     err = capsys.readouterr().err
@@ -420,9 +438,10 @@ def test_each_limit_has_an_option_to_raise_it(tmp_path: Path) -> None:
 def test_internal_error_with_json_is_still_one_json_document(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from netinspect.cli.app import OutputFormat, _reporting
+    from netinspect.cli.options import Output, ReportFormat
+    from netinspect.cli.output import reporting
 
-    with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.json, debug=False):
+    with pytest.raises(typer.Exit) as exit_info, reporting(Output(ReportFormat.json, debug=False)):
         raise ZeroDivisionError("boom")
     assert exit_info.value.exit_code == ExitCode.INTERNAL
     error = json.loads(capsys.readouterr().out)["error"]
@@ -431,9 +450,10 @@ def test_internal_error_with_json_is_still_one_json_document(
 
 
 def test_interrupt_is_exit_130() -> None:
-    from netinspect.cli.app import OutputFormat, _reporting
+    from netinspect.cli.options import Output, ReportFormat
+    from netinspect.cli.output import reporting
 
-    with pytest.raises(typer.Exit) as exit_info, _reporting(OutputFormat.text, debug=False):
+    with pytest.raises(typer.Exit) as exit_info, reporting(Output(ReportFormat.text, debug=False)):
         raise KeyboardInterrupt
     assert exit_info.value.exit_code == ExitCode.INTERRUPTED
 
@@ -449,14 +469,19 @@ def test_help_usage_and_yaml_errors_do_not_import_torch() -> None:
         "import sys\n"
         "from netinspect.cli import app\n"
         "assert 'yaml' not in sys.modules, 'the spec language was imported for nothing'\n"
+        "bad = 'tests/bad_specs/yaml_tab_indent.yaml'\n"
         "for argv in (['--help'], ['tree', '--help'], ['tree', '--bogus'],\n"
+        "             ['tree', 'configs/mlp.yaml', '--format', 'csv'],\n"
+        "             ['check', 'configs/mlp.yaml'],\n"
         "             ['params', 'tests/bad_specs/python_tag.yaml'],\n"
-        "             ['init', 'tests/bad_specs/yaml_tab_indent.yaml', '--scheme', 'ones']):\n"
+        "             ['tree', bad], ['params', bad], ['shared', bad], ['dry-run', bad],\n"
+        "             ['check', bad, '--max-params', '1'], ['diff', bad, bad],\n"
+        "             ['init', bad, '--scheme', 'ones']):\n"
         "    try:\n"
         "        app(argv)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "    assert 'torch' not in sys.modules, f'torch was imported by {argv}'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT)
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import netinspect
-from netinspect.build.compiler import DEFAULT_MAX_MODULES, compile_spec
+from netinspect.builder.compiler import DEFAULT_MAX_MODULES, compile_spec
 from netinspect.errors import LayerError, LimitError, SpecError
 from netinspect.limits import Limits
 from tests.conftest import CONFIG_NAMES, CONFIGS, sequential
@@ -15,7 +15,7 @@ from tests.reference import REFERENCES
 
 
 def build(name: str) -> nn.Sequential:
-    return sequential(netinspect.compile(netinspect.load(str(CONFIGS / f"{name}.yaml"))).module)
+    return sequential(netinspect.build(netinspect.load(str(CONFIGS / f"{name}.yaml"))).module)
 
 
 def compile_text(text: str, **kwargs: object) -> nn.Sequential:
@@ -150,10 +150,9 @@ def test_module_cap_fails_before_building() -> None:
 
 
 def test_cli_default_module_cap_matches_the_compiler() -> None:
-    import importlib
+    from netinspect.cli.options import DEFAULT_LIMITS
 
-    cli = importlib.import_module("netinspect.cli.app")
-    assert cli.DEFAULT_LIMITS.max_modules == DEFAULT_MAX_MODULES
+    assert DEFAULT_LIMITS.max_modules == DEFAULT_MAX_MODULES
 
 
 def test_seventy_billion_parameters_compile_on_meta() -> None:
@@ -172,12 +171,12 @@ def test_seventy_billion_parameters_compile_on_meta() -> None:
 
 def test_compiling_twice_gives_independent_models() -> None:
     spec = netinspect.load(str(CONFIGS / "tied.yaml"))
-    a, b = sequential(netinspect.compile(spec).module), sequential(netinspect.compile(spec).module)
+    a, b = sequential(netinspect.build(spec).module), sequential(netinspect.build(spec).module)
     assert a[2] is not b[2]
 
 
 def test_origins_point_at_the_spec() -> None:
-    compiled = netinspect.compile(netinspect.load(str(CONFIGS / "mlp.yaml")))
+    compiled = netinspect.build(netinspect.load(str(CONFIGS / "mlp.yaml")))
     loc = compiled.origin(sequential(compiled.module)[2])
     assert loc is not None
     assert loc.line == 8

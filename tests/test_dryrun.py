@@ -15,7 +15,6 @@ from netinspect.analysis import shared
 from netinspect.analysis.dryrun import dry_run
 from netinspect.cli.options import parse_shape
 from netinspect.errors import ForwardError, MemoryLimitError, OptionError
-from netinspect.run import build, choose_input, forward
 from tests.conftest import CONFIG_NAMES, CONFIGS, sequential
 from tests.reference import REFERENCES
 
@@ -24,8 +23,8 @@ SMALL = [n for n in CONFIG_NAMES if n != "huge"]
 
 def run_config(name: str, device: str = "meta") -> Any:
     spec = netinspect.load(str(CONFIGS / f"{name}.yaml"))
-    compiled = build(spec, device)
-    return compiled, forward(compiled, choose_input(spec, None, None), device)
+    compiled = netinspect.build(spec, device=device)
+    return compiled, netinspect.dry_run(compiled, netinspect.choose_input(spec), device=device)
 
 
 def reference_calls(model: nn.Module, x: torch.Tensor) -> tuple[list[tuple[str, Any, Any]], int]:
@@ -104,8 +103,8 @@ def test_shared_lazy_block_materializes_once() -> None:
     spec = netinspect.load_string(
         "shared:\n  lz: {LazyLinear: 4}\nmodel:\n  - Linear: [3, 4]\n  - lz\n  - lz\n", "s.yaml"
     )
-    compiled = build(spec)
-    report = forward(compiled, choose_input(spec, "2x3", None))
+    compiled = netinspect.build(spec)
+    report = netinspect.dry_run(compiled, netinspect.choose_input(spec, (2, 3)))
     assert [(m.name, m.shape) for m in report.materialized] == [
         ("1.weight", (4, 4)),
         ("1.bias", (4,)),
@@ -137,7 +136,7 @@ def test_cpu_run_leaves_batch_norm_statistics_alone() -> None:
 def test_cpu_refuses_a_model_larger_than_memory() -> None:
     spec = netinspect.load(str(CONFIGS / "huge.yaml"))
     with pytest.raises(MemoryLimitError, match=r"needs 280\.03 GiB"):
-        build(spec, "cpu")
+        netinspect.build(spec, device="cpu")
 
 
 def test_shape_mismatch_names_the_layer_and_its_line() -> None:
@@ -145,7 +144,7 @@ def test_shape_mismatch_names_the_layer_and_its_line() -> None:
         "model:\n  - Linear: [4, 8]\n  - ReLU\n  - Linear: [9, 4]\n", "bad.yaml"
     )
     with pytest.raises(ForwardError) as err:
-        forward(build(spec), choose_input(spec, "2x4", None))
+        netinspect.dry_run(netinspect.build(spec), netinspect.choose_input(spec, (2, 4)))
     assert "layer 2, Linear(in_features=9, out_features=4, bias=True)" in err.value.message
     assert "got an input of shape [2, 8]" in err.value.message
     assert err.value.location is not None
@@ -156,7 +155,7 @@ def test_wrong_rank_input_is_a_forward_error() -> None:
     spec = netinspect.load(str(CONFIGS / "lazy_cnn.yaml"))
     # Conv2d accepts an unbatched [C, H, W] input; the batch norm after it does not.
     with pytest.raises(ForwardError, match=r"layer features\.0\.1, BatchNorm2d.*expected 4D"):
-        forward(build(spec), choose_input(spec, "2x3x32", None))
+        netinspect.dry_run(netinspect.build(spec), netinspect.choose_input(spec, (2, 3, 32)))
 
 
 def test_the_pass_leaves_every_forward_and_training_flag_as_it_found_them() -> None:
@@ -182,7 +181,7 @@ def test_the_pass_leaves_every_forward_and_training_flag_as_it_found_them() -> N
 def test_missing_input_is_a_clear_error() -> None:
     spec = netinspect.load_string("model: [ReLU]\n", "n.yaml")
     with pytest.raises(OptionError, match="no example input"):
-        choose_input(spec, None, None)
+        netinspect.choose_input(spec)
 
 
 @pytest.mark.parametrize(
@@ -236,8 +235,8 @@ def _report_without_reuse(name_or_text: str, shape: str | None = None) -> tuple[
     reports = []
     for reuse in (True, False):
         spec = netinspect.load_string(text, "r.yaml")
-        compiled = build(spec)
-        chosen = choose_input(spec, shape, None)
+        compiled = netinspect.build(spec)
+        chosen = netinspect.choose_input(spec, parse_shape(shape) if shape else None)
         example = torch.empty(
             chosen.shape,
             dtype=torch.int64 if chosen.dtype == "int64" else torch.float32,

@@ -8,7 +8,6 @@ import sys
 
 import netinspect
 from netinspect.render.json import dry_run_json
-from netinspect.run import build, choose_input, forward
 from tests.conftest import CONFIGS, ROOT
 
 # The console script's own code path, then whether dynamo was imported on the way.
@@ -41,8 +40,8 @@ def test_a_meta_dry_run_gives_torchs_results_without_importing_dynamo() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().endswith("dynamo imported: False")
     spec = netinspect.load(str(CONFIGS / "tiny_lm.yaml"))
-    compiled = build(spec)
-    expected = dry_run_json(forward(compiled, choose_input(spec, None, None)))
+    compiled = netinspect.build(spec)
+    expected = dry_run_json(netinspect.dry_run(compiled, netinspect.choose_input(spec)))
     assert json.loads(proc.stdout) == json.loads(json.dumps(expected))
 
 

@@ -14,16 +14,10 @@ from safetensors.torch import load_model
 from torch import nn
 
 import netinspect
-from netinspect.analysis.init import (
-    InitReport,
-    ParamInit,
-    Rule,
-    parse_scheme,
-    resolve_scheme,
-)
+from netinspect.analysis.init import InitReport, ParamInit, Rule
+from netinspect.cli.options import parse_scheme
 from netinspect.errors import InitError, Location, MemoryLimitError, OptionError, OutputFileError
 from netinspect.files import atomic_write
-from netinspect.run import build, init_model, spec_rules
 from tests.conftest import CONFIGS, run_netinspect, sequential
 from tests.reference import REFERENCES
 
@@ -31,12 +25,14 @@ BIG = "model:\n  - Linear: [512, 512]\n  - Tanh\n  - Linear: [512, 256]\n"
 
 
 def scheme(text: str) -> Rule:
-    return Rule(resolve_scheme(parse_scheme(text)), resolve_scheme(parse_scheme("zeros")))
+    return Rule(netinspect.scheme(parse_scheme(text)), netinspect.scheme(parse_scheme("zeros")))
 
 
 def init_text(text: str, *rules: Rule, seed: int = 0) -> tuple[nn.Module, InitReport]:
     spec = netinspect.load_string(text, "i.yaml")
-    compiled, report = init_model(spec, [*spec_rules(spec), *rules], seed=seed)
+    compiled, report = netinspect.initialize(
+        spec, [*netinspect.spec_rules(spec), *rules], seed=seed
+    )
     return compiled.module, report
 
 
@@ -145,8 +141,8 @@ def test_select_and_type_touch_exactly_the_chosen() -> None:
     text = (CONFIGS / "mlp.yaml").read_text()
     torch.manual_seed(0)
     reference = REFERENCES["mlp"]()  # built the same way under the same seed: the defaults
-    xavier0 = Rule(resolve_scheme(parse_scheme("xavier")), None, match_path="0")
-    const2 = Rule(resolve_scheme(parse_scheme("constant:val=42")), None, match_path="2")
+    xavier0 = Rule(netinspect.scheme(parse_scheme("xavier")), None, match_path="0")
+    const2 = Rule(netinspect.scheme(parse_scheme("constant:val=42")), None, match_path="2")
     model, report = init_text(text, xavier0, const2, seed=0)
     assert torch.all(model.get_parameter("2.weight") == 42)
     defaults = dict(reference.named_parameters())
@@ -159,7 +155,7 @@ def test_select_and_type_touch_exactly_the_chosen() -> None:
         "constant(val=42)",
         "default",
     ]
-    by_type = Rule(resolve_scheme(parse_scheme("ones")), None, match_type="Linear")
+    by_type = Rule(netinspect.scheme(parse_scheme("ones")), None, match_type="Linear")
     model, _ = init_text(text, by_type)
     assert all(torch.all(model.get_parameter(n) == 1) for n in ("0.weight", "2.weight"))
 
@@ -180,7 +176,9 @@ def test_spec_rules_apply_in_order_and_the_cli_wins() -> None:
 
 
 def test_default_scheme_equals_torch_building_under_the_same_seed() -> None:
-    default = Rule(resolve_scheme(parse_scheme("default")), resolve_scheme(parse_scheme("default")))
+    default = Rule(
+        netinspect.scheme(parse_scheme("default")), netinspect.scheme(parse_scheme("default"))
+    )
     # Networks whose hand-written version constructs layers in file order; tied.py and
     # tiny_lm build their shared layers first, so they draw random numbers in another order.
     for name in ("mlp", "rgnet"):
@@ -206,10 +204,10 @@ def test_ties_hold_after_init_and_after_loading_the_file(tmp_path: Path) -> None
     )
     assert result.code == 0, result.err
     spec = netinspect.load(str(CONFIGS / "tiny_lm.yaml"))
-    compiled, _ = init_model(spec, [scheme("normal:std=0.02")], seed=1)
+    compiled, _ = netinspect.initialize(spec, [scheme("normal:std=0.02")], seed=1)
     model = compiled.module
     assert model.get_parameter("head.weight") is model.get_parameter("embed.weight")
-    fresh = build(spec, "cpu").module
+    fresh = netinspect.build(spec, device="cpu").module
     load_model(fresh, str(out))
     with safe_open(str(out), "pt") as f:
         recorded = json.loads(f.metadata()["netinspect"])
@@ -304,7 +302,7 @@ def test_init_json_follows_the_contract() -> None:
 )
 def test_bad_schemes_list_what_is_valid(text: str, message: str) -> None:
     with pytest.raises(InitError) as err:
-        resolve_scheme(parse_scheme(text))
+        netinspect.scheme(parse_scheme(text))
     assert message in str(err.value)
 
 
@@ -338,25 +336,27 @@ def test_custom_scheme_runs_only_when_allowed(tmp_path: Path) -> None:
 def test_lazy_layers_need_an_input() -> None:
     spec = netinspect.load_string("model:\n  - LazyLinear: 4\n", "l.yaml")
     with pytest.raises(OptionError, match="lazy layers"):
-        init_model(spec, [scheme("xavier")], seed=0)
-    _, report = init_model(spec, [scheme("xavier")], seed=0, shape="2x3")
+        netinspect.initialize(spec, [scheme("xavier")], seed=0)
+    _, report = netinspect.initialize(
+        spec, [scheme("xavier")], seed=0, input=netinspect.choose_input(spec, (2, 3))
+    )
     assert row(report, "0.weight").expected_std == pytest.approx(math.sqrt(2 / 7))
 
 
 def test_nothing_to_do_and_no_match_are_errors() -> None:
     spec = netinspect.load(str(CONFIGS / "mlp.yaml"))
     with pytest.raises(OptionError, match="nothing to initialize"):
-        init_model(spec, [], seed=0)
+        netinspect.initialize(spec, [], seed=0)
     with pytest.raises(InitError, match="no parameter matches type 'Conv2d'"):
-        init_model(
-            spec, [Rule(resolve_scheme(parse_scheme("ones")), None, match_type="Conv2d")], seed=0
+        netinspect.initialize(
+            spec, [Rule(netinspect.scheme(parse_scheme("ones")), None, match_type="Conv2d")], seed=0
         )
 
 
 def test_init_refuses_a_model_larger_than_memory() -> None:
     spec = netinspect.load(str(CONFIGS / "huge.yaml"))
     with pytest.raises(MemoryLimitError, match="only"):
-        init_model(spec, [scheme("xavier")], seed=0)
+        netinspect.initialize(spec, [scheme("xavier")], seed=0)
 
 
 def test_existing_output_is_kept_without_force(tmp_path: Path) -> None:
@@ -400,7 +400,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(
 def test_progress_is_reported() -> None:
     spec = netinspect.load(str(CONFIGS / "mlp.yaml"))
     calls: list[tuple[int, int]] = []
-    init_model(spec, [scheme("ones")], seed=0, progress=lambda d, t: calls.append((d, t)))
+    netinspect.initialize(
+        spec, [scheme("ones")], seed=0, progress=lambda d, t: calls.append((d, t))
+    )
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
@@ -408,7 +410,7 @@ def test_callers_rng_state_is_restored() -> None:
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    init_model(netinspect.load(str(CONFIGS / "mlp.yaml")), [scheme("ones")], seed=0)
+    netinspect.initialize(netinspect.load(str(CONFIGS / "mlp.yaml")), [scheme("ones")], seed=0)
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -428,7 +430,7 @@ def test_callers_rng_state_is_restored() -> None:
 def test_statistics_equal_torch(values: torch.Tensor) -> None:
     from netinspect.analysis.init import statistics
 
-    stats = statistics("w", values, resolve_scheme(parse_scheme("default")))
+    stats = statistics("w", values, netinspect.scheme(parse_scheme("default")))
     std, mean = torch.std_mean(values.double(), correction=0)
     assert stats.mean == pytest.approx(float(mean), rel=1e-9, abs=1e-12)
     assert stats.std == pytest.approx(float(std), rel=1e-9, abs=1e-12)
@@ -442,7 +444,7 @@ def _overwritten(text: str, *rules: Rule) -> set[str]:
     from netinspect.analysis.init import overwritten_layers
 
     spec = netinspect.load_string(text, "i.yaml")
-    return overwritten_layers(build(spec).module, [*spec_rules(spec), *rules])
+    return overwritten_layers(netinspect.build(spec).module, [*netinspect.spec_rules(spec), *rules])
 
 
 def test_only_layers_overwritten_whole_skip_their_default_init() -> None:
@@ -454,10 +456,10 @@ def test_only_layers_overwritten_whole_skip_their_default_init() -> None:
     # a lazy layer has no shape yet.
     assert _overwritten(text, scheme("kaiming")) == {"0", "3"}
     assert _overwritten(text, scheme("ones")) == {"0", "1", "3"}
-    weights_only = Rule(resolve_scheme(parse_scheme("ones")), None)
+    weights_only = Rule(netinspect.scheme(parse_scheme("ones")), None)
     assert _overwritten(text, weights_only) == {"3"}  # layer 0's bias keeps its default
     assert _overwritten(text, scheme("default")) == set()
-    assert _overwritten(text, Rule(*(resolve_scheme(parse_scheme("ones")),) * 2, "Linear")) == {
+    assert _overwritten(text, Rule(*(netinspect.scheme(parse_scheme("ones")),) * 2, "Linear")) == {
         "0",
         "3",
     }
@@ -494,14 +496,14 @@ def test_skipped_layers_get_their_scheme_and_the_others_their_defaults() -> None
 )
 def test_impossible_scheme_arguments_are_refused_up_front(text: str, message: str) -> None:
     with pytest.raises(InitError) as err:
-        resolve_scheme(parse_scheme(text))
+        netinspect.scheme(parse_scheme(text))
     assert message in str(err.value)
     assert err.value.location == Location("--scheme")
 
 
 def test_orthogonal_works_in_half_precision() -> None:
     spec = netinspect.load_string("dtype: bfloat16\nmodel: [{Linear: [16, 16]}]\n", "h.yaml")
-    compiled, report = init_model(spec, [scheme("orthogonal")], seed=0)
+    compiled, report = netinspect.initialize(spec, [scheme("orthogonal")], seed=0)
     layer = sequential(compiled.module)[0]
     assert isinstance(layer, nn.Linear)
     weight = layer.weight.float()
@@ -513,7 +515,7 @@ def test_dirac_groups_that_do_not_divide_are_located_at_their_rule() -> None:
     text = "model: [{Conv1d: [6, 4, 3]}]\ninit:\n  - weight: {dirac: {groups: 3}}\n"
     spec = netinspect.load_string(text, "d.yaml")
     with pytest.raises(InitError, match="4 output channels do not divide into 3 groups") as err:
-        init_model(spec, spec_rules(spec), seed=0)
+        netinspect.initialize(spec, netinspect.spec_rules(spec), seed=0)
     assert err.value.location == Location("d.yaml", 3, 5)
 
 
@@ -521,7 +523,7 @@ def test_a_rule_that_matches_nothing_says_where_it_is() -> None:
     text = "model: [{Linear: [2, 2]}]\ninit:\n  - match: {type: Conv2d}\n    weight: ones\n"
     spec = netinspect.load_string(text, "r.yaml")
     with pytest.raises(InitError, match="no parameter matches type 'Conv2d'") as err:
-        init_model(spec, spec_rules(spec), seed=0)
+        netinspect.initialize(spec, netinspect.spec_rules(spec), seed=0)
     assert err.value.location == Location("r.yaml", 3, 5)
 
 

@@ -12,8 +12,8 @@ from torch import nn
 
 from netinspect._fast.copier import copier
 from netinspect._fast.state import layer_state
-from netinspect.build.guard import BuildBudget, MetaOnly
-from netinspect.build.registry import (
+from netinspect.builder.guard import BuildBudget, MetaOnly
+from netinspect.builder.registry import (
     MULTIPLIERS,
     Structure,
     _user_parameters,

@@ -11,12 +11,11 @@ from torch import nn
 
 import netinspect
 from netinspect.analysis.dryrun import dry_run, example_input
-from netinspect.analysis.init import Rule, parse_scheme, resolve_scheme
+from netinspect.analysis.init import Rule
 from netinspect.analysis.memory import LiveStorages, plan_forward
-from netinspect.build.compiler import compile_spec
+from netinspect.builder.compiler import compile_spec
 from netinspect.errors import MemoryLimitError
 from netinspect.limits import Limits
-from netinspect.run import choose_input, init_model, plan_run, run_for_real
 from tests.conftest import CONFIGS, run_netinspect
 
 
@@ -41,8 +40,8 @@ def test_views_of_parameters_allocate_nothing() -> None:
 @pytest.mark.parametrize("name", ["mlp", "rgnet", "tiny_lm", "lazy_cnn", "lazy_mlp"])
 def test_the_meta_plan_is_what_the_cpu_run_holds(name: str) -> None:
     spec = netinspect.load(str(CONFIGS / f"{name}.yaml"))
-    chosen = choose_input(spec, None, None)
-    plan = plan_run(compile_spec(spec, "meta"), chosen)
+    chosen = netinspect.choose_input(spec)
+    plan = netinspect.plan_memory(netinspect.build(spec), chosen)
     real = compile_spec(spec, "cpu")
     dtype = torch.int64 if chosen.dtype == "int64" else torch.float32
     example = example_input(chosen.shape, dtype, "cpu", real.module)
@@ -62,7 +61,7 @@ def test_the_meta_plan_is_what_the_cpu_run_holds(name: str) -> None:
 def test_a_run_that_will_not_fit_is_refused_before_allocating(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from netinspect import run
+    from netinspect.builder import compiler
 
     built: list[str] = []
     real_compile = compile_spec
@@ -71,25 +70,25 @@ def test_a_run_that_will_not_fit_is_refused_before_allocating(
         built.append(device)
         return real_compile(spec, device, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(run, "compile_spec", spy)
+    monkeypatch.setattr(compiler, "compile_spec", spy)
     spec = netinspect.load_string("input: [4, 20000]\nmodel: [{LazyLinear: 20000}]\n", "b.yaml")
     with pytest.raises(MemoryLimitError) as err:
-        run_for_real(spec, choose_input(spec, None, None), limits=Limits(max_memory=10**8))
+        netinspect.dry_run(spec, device="cpu", limits=Limits(max_memory=10**8))
     assert "needs 1.49 GiB (parameters and buffers 1.49 GiB" in err.value.message
     assert "activations 312.50 KiB" in err.value.message
-    rule = Rule(resolve_scheme(parse_scheme("zeros")), None)
+    rule = Rule(netinspect.scheme("zeros"), None)
     with pytest.raises(MemoryLimitError):
-        init_model(spec, [rule], seed=0, limits=Limits(max_memory=10**8))
+        netinspect.initialize(spec, [rule], seed=0, limits=Limits(max_memory=10**8))
     assert built == ["meta", "meta"]  # planned twice, built for real never
 
 
 def test_init_plans_the_temporaries_of_half_precision_weights() -> None:
     spec = netinspect.load_string("dtype: float16\nmodel: [{Linear: [1000, 1000]}]\n", "h.yaml")
     weights = 1000 * 1000 * 2 + 1000 * 2
-    rule = Rule(resolve_scheme(parse_scheme("orthogonal")), None)
+    rule = Rule(netinspect.scheme("orthogonal"), None)
     with pytest.raises(MemoryLimitError, match=r"init temporaries 11\.44 MiB"):
-        init_model(spec, [rule], seed=0, limits=Limits(max_memory=weights + 10**6))
-    init_model(spec, [rule], seed=0, limits=Limits(max_memory=weights + 12 * 2**20))
+        netinspect.initialize(spec, [rule], seed=0, limits=Limits(max_memory=weights + 10**6))
+    netinspect.initialize(spec, [rule], seed=0, limits=Limits(max_memory=weights + 12 * 2**20))
 
 
 def test_the_command_refuses_activations_that_will_not_fit(tmp_path: Path) -> None:

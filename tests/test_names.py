@@ -43,7 +43,7 @@ def _render(renderable: object) -> str:
 @given(st.lists(NAMES, min_size=1, max_size=4, unique=True))
 def test_any_visible_name_is_printed_as_it_is(names: list[str]) -> None:
     text = "model:\n" + "".join(f"  {_yaml_key(n)}: {{Linear: [2, 2]}}\n" for n in names)
-    compiled = netinspect.compile(netinspect.load_string(text, "n.yaml"))
+    compiled = netinspect.build(netinspect.load_string(text, "n.yaml"))
     report = params(compiled.module, "m")
     expected = [f"{n}.{p}" for n in names for p in ("weight", "bias")]
     assert [row["name"] for row in json.loads(dumps(params_json(report)))["parameters"]] == (

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netinspect.analysis.init import parse_scheme, resolve_scheme
-from netinspect.cli.options import parse_count, parse_shape, parse_size
+import netinspect
+from netinspect.cli.options import parse_count, parse_scheme, parse_shape, parse_size
 from netinspect.errors import InitError, Location, NetinspectError, OptionError
 from netinspect.spec.model import MAX_ELEMENTS
 
@@ -61,7 +61,7 @@ def test_any_size_or_count_text_is_a_value_or_an_option_error(text: str) -> None
 @settings(max_examples=400)
 @given(st.text(max_size=40))
 def test_any_scheme_text_resolves_or_is_an_init_error(text: str) -> None:
-    result = outcome(lambda t: resolve_scheme(parse_scheme(t)), text)
+    result = outcome(lambda t: netinspect.scheme(parse_scheme(t)), text)
     if isinstance(result, NetinspectError):
         assert isinstance(result, InitError)
         assert result.location == Location("--scheme")

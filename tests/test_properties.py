@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 import netinspect
 from netinspect.errors import NetinspectError
 from netinspect.limits import Limits
-from netinspect.run import build, choose_input, forward
 from tests.conftest import CONFIG_NAMES, CONFIGS
 
 SMALL = [n for n in CONFIG_NAMES if n != "huge"]
@@ -71,9 +70,9 @@ def answer(text: str) -> Any:
     """The whole pipeline a command runs; returns the model, or the error it raised."""
     try:
         spec = netinspect.load_string(text, "fuzz.yaml", limits=LIMITS)
-        compiled = build(spec, "meta", None, LIMITS)
+        compiled = netinspect.build(spec, limits=LIMITS)
         if spec.input is not None:
-            forward(compiled, choose_input(spec, None, None))
+            netinspect.dry_run(compiled, netinspect.choose_input(spec))
         return compiled
     except NetinspectError as exc:
         return exc

@@ -55,7 +55,7 @@ def without_trailing_spaces(text: str) -> str:
 
 @pytest.mark.parametrize("text", blocks("yaml"))
 def test_yaml_examples_are_valid_specs(text: str) -> None:
-    compiled = netinspect.compile(netinspect.load_string(text, "README.md"))
+    compiled = netinspect.build(netinspect.load_string(text, "README.md"))
     assert len(sequential(compiled.module)) > 0
 
 

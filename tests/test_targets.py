@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from netinspect.build.targets import is_target
+from netinspect.builder.targets import is_target
 from tests.conftest import run_netinspect
 
 FACTORY = """

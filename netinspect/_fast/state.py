@@ -2,7 +2,7 @@
 
 It relies on how ``nn.Module`` keeps its state (settings as plain attributes, tensors in
 ``_parameters`` and ``_buffers``, hooks and children in its own tables; see
-``build.modules``), and answers None for anything it cannot vouch for, which sends the
+``builder.modules``), and answers None for anything it cannot vouch for, which sends the
 caller down the plain path.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Hashable
 
 from torch import nn
 
-from netinspect.build.modules import BOOKKEEPING, immutable, plain_tensor
+from netinspect.builder.modules import BOOKKEEPING, immutable, plain_tensor
 
 
 def layer_state(module: nn.Module, ignore: str = "") -> Hashable | None:

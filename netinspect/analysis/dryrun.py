@@ -22,7 +22,8 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
-from netinspect._fast.state import layer_state
+from netinspect._fast import enabled
+from netinspect._fast.leafcalls import LeafCalls, counts_in_leaves
 from netinspect.analysis.strict import RealDtypes
 from netinspect.analysis.tensors import is_lazy, tensor_key
 from netinspect.dtypes import dtype_name
@@ -71,86 +72,29 @@ class _Frame:
     cursor: int = 0  # where to look first for the next child: Sequential calls them in order
 
 
-def _signature(value: Any) -> Hashable:
-    """What a call's result on meta depends on: tensor shapes, strides and dtypes, and the
-    other arguments as they are."""
-    if type(value) is tuple and len(value) == 1 and type(value[0]) is torch.Tensor:
-        t = value[0]  # the usual call: one tensor
-        return (tuple(t.shape), t.stride(), t.dtype, t.device.type)
-    leaves, spec = torch.utils._pytree.tree_flatten(value)
-    parts: list[Hashable] = [str(spec)]
-    for leaf in leaves:
-        if isinstance(leaf, torch.Tensor):
-            parts.append((tuple(leaf.shape), leaf.stride(), leaf.dtype, leaf.device.type))
-        else:
-            parts.append(repr(leaf))
-    return tuple(parts)
-
-
-def _fresh_meta(value: Any) -> Any:
-    """A fresh meta tensor (same shape, strides, dtype) for every tensor in ``value``."""
-
-    def fresh(leaf: Any) -> Any:
-        if isinstance(leaf, torch.Tensor):
-            return torch.empty_strided(leaf.shape, leaf.stride(), dtype=leaf.dtype, device="meta")
-        return leaf
-
-    if isinstance(value, torch.Tensor):
-        return fresh(value)
-    return torch.utils._pytree.tree_map(fresh, value)
-
-
-def _hooked(module: nn.Module) -> bool:
-    """Forward hooks of its own (a lazy layer's shape-inference hook aside)."""
-    own_pre_hooks = bool(module._forward_pre_hooks) and not isinstance(
-        module, nn.modules.lazy.LazyModuleMixin
-    )
-    return own_pre_hooks or bool(module._forward_hooks)
-
-
-def _counts_in_leaves(modules: list[nn.Module]) -> bool:
-    """True when every FLOP happens inside a leaf: all blocks are plain ``nn.Sequential``
-    (whose forward only calls its children) and nothing is hooked. Counting can then be
-    done around each leaf call, instead of over the whole pass, where the counter's dispatch
-    mode and module tracking slow every call down (about 4x on a 12,000-layer stack)."""
-    global_hooks = nn.modules.module._global_forward_hooks
-    global_pre_hooks = nn.modules.module._global_forward_pre_hooks
-    if global_hooks or global_pre_hooks:
-        return False
-    for m in modules:
-        if _hooked(m) or "forward" in m.__dict__:
-            return False
-        if m._modules and type(m) is not nn.Sequential:
-            return False
-    return True
-
-
 class _Pass:
     """One forward pass that records every call with its call-site path, shapes and FLOPs.
 
-    Each module's forward is wrapped for the pass (and restored after). With ``fast`` on a
-    meta input, each distinct leaf call runs once and identical calls are answered from
-    memory: real models repeat identical layers thousands of times, and a meta kernel still
-    costs a fraction of a millisecond (LayerNorm about 1 ms). A plain leaf's result on meta
-    depends only on :func:`layer_state` and its inputs' shapes, strides and dtypes, so a
-    repeat gets fresh meta tensors of the recorded shapes and adds the recorded FLOPs. Lazy
-    layers always run: their first call gives them their shapes. Without ``fast``, every
-    call runs under one counter: the reference the fast pass is tested against.
+    Each module's forward is wrapped for the pass (and restored after). With ``fast`` (and
+    fast paths on), identical leaf calls on meta are answered from memory and FLOPs are
+    counted around leaf calls when that gives the same total (see ``_fast.leafcalls``).
+    Lazy layers always run: their first call gives them their shapes. Without ``fast``,
+    every call runs under one counter: the reference the fast pass is tested against.
     """
 
     def __init__(self, module: nn.Module, fast: bool = True):
         from torch.utils.flop_counter import FlopCounterMode
 
         self.module = module
-        self.fast = fast
+        self.fast = fast and enabled()
         self.records: list[dict[str, Any]] = []
         self.stack: list[_Frame] = []
         self.modules = list({id(m): m for m in module.modules()}.values())
-        self.per_leaf = fast and _counts_in_leaves(self.modules)
+        self.per_leaf = self.fast and counts_in_leaves(self.modules)
         self.counter = FlopCounterMode(display=False)
         self.counted = 0  # FLOPs counted around single leaf calls, and answered from memory
         self.wrapped: list[tuple[nn.Module, Any, bool]] = []  # module, own forward, had one
-        self.results: dict[Hashable, tuple[Any, int]] = {}
+        self.leaf_calls = LeafCalls()
         self.first_path: dict[int, str] | None = None  # made when a call needs it
         self.sizes: dict[int, dict[Hashable, int]] = {}  # see tensors()
         self.meta = False  # set by run(): whether the pass is on meta
@@ -271,16 +215,16 @@ class _Pass:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> Any:
-        state = layer_state(mod, ignore="forward") if args and _all_meta(args) else None
-        if state is None:  # lazy, or not plain, or real data: run it
+        key = self.leaf_calls.key(mod, args, kwargs)
+        if key is None:  # lazy, or not plain, or real data: run it
             return self.counted_call(original, args, kwargs)[0]
-        key = (state, _signature(args) if not kwargs else _signature((args, kwargs)))
-        if key in self.results:
-            output, flops = self.results[key]
+        answer = self.leaf_calls.answer(key)
+        if answer is not None:
+            output, flops = answer
             self.counted += flops  # no counter saw this call
-            return _fresh_meta(output)
+            return output
         output, flops = self.counted_call(original, args, kwargs)
-        self.results[key] = (_fresh_meta(output), flops)
+        self.leaf_calls.remember(key, output, flops)
         return output
 
     def run(self, example: torch.Tensor) -> Any:
@@ -365,11 +309,6 @@ def _long_meta_sequence(mod: nn.RNNBase, args: tuple[Any, ...]) -> bool:
     if x.dim() not in (2, 3):
         return False
     return x.shape[1 if mod.batch_first and x.dim() == 3 else 0] > 2
-
-
-def _all_meta(args: tuple[Any, ...]) -> bool:
-    leaves = args if all(type(a) is torch.Tensor for a in args) else tree_leaves(args)
-    return all(t.device.type == "meta" for t in leaves if isinstance(t, torch.Tensor))
 
 
 def _first_shape(value: Any) -> tuple[int, ...] | None:

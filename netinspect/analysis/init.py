@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
@@ -30,12 +30,10 @@ import torch
 from torch import nn
 
 from netinspect.analysis.tensors import alias_groups
-from netinspect.build.modules import plain_leaf
-from netinspect.build.registry import type_problem
-from netinspect.build.targets import import_object, searched
+from netinspect.builder.modules import plain_leaf
+from netinspect.builder.registry import type_problem
 from netinspect.errors import InitError, Location, NetinspectError
-from netinspect.spec.loader import resolve_plain
-from netinspect.spec.model import SchemeSpec, Value, did_you_mean
+from netinspect.spec.model import SchemeSpec, did_you_mean
 from netinspect.spec.schemes import INIT_FUNCTIONS, SCHEME_NAMES
 
 #: Schemes that need a fan (or a matrix), and the tensor ranks each accepts.
@@ -105,44 +103,11 @@ class InitReport:
     parameters: tuple[ParamInit, ...]
 
 
-def parse_scheme(text: str, option: str = "--scheme") -> SchemeSpec:
-    """``normal:std=0.01,mean=0`` or ``constant:42`` to a :class:`SchemeSpec`.
-
-    Values are read as a spec's plain scalars are (``0.01``, ``1e-3``, ``fan_out``,
-    ``true``). A custom function ``pkg.mod:func`` takes its arguments after a second colon:
-    ``pkg.mod:func:k=v``. Errors name ``option``.
-    """
-    where = Location(option)
-    name, _, rest = text.partition(":")
-    func, _, func_args = rest.partition(":")
-    if name not in SCHEME_NAMES and func.isidentifier():  # pkg.mod:func[:args]
-        name, rest = f"{name}:{func}", func_args
-    args: list[Value] = []
-    kwargs: list[tuple[str, Value]] = []
-    for part in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, raw = part.partition("=")
-        try:
-            value = resolve_plain((raw if eq else key).strip(), where)
-        except NetinspectError as exc:
-            raise InitError(f"{option} {text!r}: {exc.message}", where) from None
-        if eq:
-            kwargs.append((key.strip(), value))
-        else:
-            args.append(value)
-    return SchemeSpec(name, tuple(args), tuple(kwargs), where)
-
-
-def resolve_scheme(
-    spec: SchemeSpec, allow_import: bool = False, search: Sequence[str] = ()
-) -> Scheme:
-    """Check a scheme against the real function's signature and bind its arguments.
-
-    A user's function (``pkg.mod:f``) is imported only with ``allow_import``, which the
-    command line gives for its own schemes; a spec's rules never name one (see spec.py).
-    """
+def resolve_scheme(spec: SchemeSpec) -> Scheme:
+    """A built-in scheme, checked against the real function's signature, its arguments
+    bound and checked for what cannot work. (A user's own function is :func:`custom_scheme`,
+    once the API has imported it where the command line allowed it.)"""
     where = spec.loc
-    if ":" in spec.name:
-        return _custom_scheme(spec, allow_import, where, search)
     if spec.name not in INIT_FUNCTIONS:
         raise InitError(
             f"unknown init scheme {spec.name!r}; the schemes are: {', '.join(SCHEME_NAMES)}",
@@ -227,22 +192,10 @@ def _kaiming_problem(kw: dict[str, Any]) -> str | None:
     return None
 
 
-def _custom_scheme(
-    spec: SchemeSpec, allow_import: bool, where: Location | None, search: Sequence[str]
-) -> Scheme:
-    if not allow_import:
-        raise InitError(
-            f"{spec.name!r} is your own Python function; netinspect imports code only when "
-            "you allow it",
-            where,
-            "Add --allow-import to run it.",
-        )
-    try:
-        func = import_object(spec.name, search)
-    except (ImportError, AttributeError) as exc:
-        raise InitError(f"cannot import {spec.name}: {exc} ({searched(search)})", where) from None
+def custom_scheme(spec: SchemeSpec, func: object) -> Scheme:
+    """The user's own function as a scheme, called as ``func(tensor, k=v, ...)``."""
     if not callable(func) or spec.args:
-        raise InitError(f"{spec.name} must be a function called as f(tensor, k=v, ...)", where)
+        raise InitError(f"{spec.name} must be a function called as f(tensor, k=v, ...)", spec.loc)
     return Scheme(spec.name, func, dict(spec.kwargs))
 
 

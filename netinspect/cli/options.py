@@ -1,15 +1,30 @@
-"""What the command line writes as text, parsed into the typed values the API takes:
-shapes, sizes, counts. Exact (no float on the way), ASCII digits only, within 64 bits.
-Each error names its option as its location."""
+"""The command line's options, and the typed values the API takes parsed from them.
+
+Two parts. The parsers turn what a user types into values: shapes, sizes, counts (exact,
+no float on the way, ASCII digits only, within 64 bits) and init schemes, each error naming
+its option. The option groups declare the options several commands share once (the limits,
+the example input, importing, the output format) as plain functions whose parameters are
+Typer options and whose result is one typed value; ``cli.app.command`` splices a group's
+options into each command that asks for it. No torch: ``--help`` and usage errors stay
+instant.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
+from enum import Enum
 from fractions import Fraction
+from typing import Annotated
 
-from netinspect.errors import Location, OptionError
-from netinspect.spec.model import check_shape
+import typer
+
+from netinspect.dtypes import InputDtype
+from netinspect.errors import InitError, Location, NetinspectError, OptionError
+from netinspect.limits import Limits
+from netinspect.spec.model import PYTHON_REFERENCE, SchemeSpec, Value, check_shape
+from netinspect.spec.schemes import SCHEME_NAMES
 
 
 def parse_shape(text: str, option: str = "--input") -> tuple[int, ...]:
@@ -86,3 +101,248 @@ def parse_count(text: str, option: str = "--max-params") -> int:
             "(at most 2^63 - 1).",
         )
     return count
+
+
+def parse_scheme(text: str, option: str = "--scheme") -> SchemeSpec:
+    """``normal:std=0.01,mean=0`` or ``constant:42`` to a :class:`SchemeSpec`.
+
+    Values are read as a spec's plain scalars are (``0.01``, ``1e-3``, ``fan_out``,
+    ``true``). A user's function ``pkg.mod:func`` takes its arguments after a second colon:
+    ``pkg.mod:func:k=v``. Errors name ``option``.
+    """
+    from netinspect.spec.loader import resolve_plain  # YAML: only when there is a scheme
+
+    where = Location(option)
+    name, _, rest = text.partition(":")
+    func, _, func_args = rest.partition(":")
+    if name not in SCHEME_NAMES and PYTHON_REFERENCE.match(f"{name}:{func}"):
+        name, rest = f"{name}:{func}", func_args
+    args: list[Value] = []
+    kwargs: list[tuple[str, Value]] = []
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, raw = part.partition("=")
+        try:
+            value = resolve_plain((raw if eq else key).strip(), where)
+        except NetinspectError as exc:
+            raise InitError(f"{option} {text!r}: {exc.message}", where) from None
+        if eq:
+            kwargs.append((key.strip(), value))
+        else:
+            args.append(value)
+    return SchemeSpec(name, tuple(args), tuple(kwargs), where)
+
+
+# -- option groups -------------------------------------------------------------------------
+DEFAULT_LIMITS = Limits()
+LIMITS_PANEL = "Limits"
+
+
+class TableFormat(str, Enum):
+    """The table commands' formats (params, dry-run): text for people, json for scripts
+    (one document on stdout), markdown and csv for reports and spreadsheets."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    csv = "csv"
+
+
+class ReportFormat(str, Enum):
+    """The other commands' formats: text for people, json for scripts."""
+
+    text = "text"
+    json = "json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """How a command reports: its format, whether long tables are capped on a terminal
+    (``--all`` lifts it), and whether errors show their traceback (``--debug``)."""
+
+    format: TableFormat | ReportFormat = ReportFormat.text
+    all_rows: bool = False
+    debug: bool = False
+
+    @property
+    def json(self) -> bool:
+        return self.format in (TableFormat.json, ReportFormat.json)
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """``--input`` and ``--input-dtype``, parsed; None where not given."""
+
+    shape: tuple[int, ...] | None = None
+    dtype: InputDtype | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Imports:
+    """Whether user code may be imported (``--allow-import``), and from where."""
+
+    allow: bool = False
+    path: tuple[str, ...] = ()
+
+
+_DEBUG_HELP = "Show the Python traceback behind an error."
+_ALL_HELP = "Every row on a terminal too (long tables show their first 30 and last 10 there)."
+DebugOpt = Annotated[bool, typer.Option("--debug", help=_DEBUG_HELP)]
+
+
+def report_output(
+    output: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="text for people; json for scripts.")
+    ] = ReportFormat.text,
+    debug: DebugOpt = False,
+) -> Output:
+    return Output(output, False, debug)
+
+
+def table_output(
+    output: Annotated[
+        TableFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text for people; json for scripts; markdown or csv for reports.",
+        ),
+    ] = TableFormat.text,
+    all_rows: Annotated[bool, typer.Option("--all", help=_ALL_HELP)] = False,
+    debug: DebugOpt = False,
+) -> Output:
+    return Output(output, all_rows, debug)
+
+
+def example_input(
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="Example input shape, batch first: 2x4, 2,4 or [2,4] "
+            "(overrides the spec's input:).",
+        ),
+    ] = None,
+    input_dtype: Annotated[
+        InputDtype | None,
+        typer.Option("--input-dtype", help="Input dtype; int64 for index inputs (Embedding)."),
+    ] = None,
+) -> Example:
+    return Example(parse_shape(input_shape) if input_shape is not None else None, input_dtype)
+
+
+ImportPathOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--import-path",
+        help="Where to find your modules, after the installed packages (repeatable).",
+        show_default="the current directory",
+        metavar="DIR",
+    ),
+]
+
+
+def imports(
+    allow_import: Annotated[
+        bool,
+        typer.Option(
+            "--allow-import",
+            help="Allow SPEC to be Python code, package.module:callable "
+            "(e.g. torch.nn:Transformer).",
+        ),
+    ] = False,
+    import_path: ImportPathOpt = None,
+) -> Imports:
+    return Imports(allow_import, tuple(import_path or ()))
+
+
+MaxModulesOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-modules",
+        min=1,
+        envvar="NETINSPECT_MAX_MODULES",
+        rich_help_panel=LIMITS_PANEL,
+        help="Refuse specs that expand to more modules than this (guards repeat bombs).",
+    ),
+]
+MaxTensorsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-tensors",
+        min=1,
+        envvar="NETINSPECT_MAX_TENSORS",
+        rich_help_panel=LIMITS_PANEL,
+        help="Refuse specs whose layers build more parameters and buffers than this.",
+    ),
+]
+MaxSpecSizeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-spec-size",
+        envvar="NETINSPECT_MAX_SPEC_SIZE",
+        rich_help_panel=LIMITS_PANEL,
+        help="Read at most this much of a spec, e.g. 4MB.",
+        show_default="1MiB",
+    ),
+]
+MaxNodesOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-nodes",
+        min=1,
+        envvar="NETINSPECT_MAX_NODES",
+        rich_help_panel=LIMITS_PANEL,
+        help="Refuse specs with more YAML nodes than this after aliases (guards alias bombs).",
+    ),
+]
+MaxDepthOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-depth",
+        min=1,
+        envvar="NETINSPECT_MAX_DEPTH",
+        rich_help_panel=LIMITS_PANEL,
+        help="Refuse specs that nest deeper than this.",
+    ),
+]
+MaxMemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        envvar="NETINSPECT_MAX_MEMORY",
+        rich_help_panel=LIMITS_PANEL,
+        help="Memory a real (cpu) run may take, e.g. 8GB.",
+        show_default="what is free",
+    ),
+]
+
+
+def limits(
+    max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_tensors: MaxTensorsOpt = DEFAULT_LIMITS.max_tensors,
+    max_spec_size: MaxSpecSizeOpt = None,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+) -> Limits:
+    """The limits on what a spec may read and expand to."""
+    spec_bytes = (
+        parse_size(max_spec_size, "--max-spec-size")
+        if max_spec_size is not None
+        else DEFAULT_LIMITS.max_spec_bytes
+    )
+    return Limits(spec_bytes, max_nodes, max_depth, max_modules, max_tensors)
+
+
+def run_limits(
+    max_modules: MaxModulesOpt = DEFAULT_LIMITS.max_modules,
+    max_tensors: MaxTensorsOpt = DEFAULT_LIMITS.max_tensors,
+    max_spec_size: MaxSpecSizeOpt = None,
+    max_nodes: MaxNodesOpt = DEFAULT_LIMITS.max_nodes,
+    max_depth: MaxDepthOpt = DEFAULT_LIMITS.max_depth,
+    max_memory: MaxMemoryOpt = None,
+) -> Limits:
+    """:func:`limits`, and the memory a real run may take, for the commands that allocate."""
+    memory = parse_size(max_memory) if max_memory is not None else None
+    base = limits(max_modules, max_tensors, max_spec_size, max_nodes, max_depth)
+    return dataclasses.replace(base, max_memory=memory)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netinspect.analysis.check import CheckReport
-from netinspect.analysis.diff import DiffReport
-from netinspect.analysis.dryrun import DryRunReport
-from netinspect.analysis.init import InitReport
-from netinspect.analysis.params import ParamsReport
-from netinspect.analysis.shared import SharedReport
-from netinspect.analysis.tree import TreeNode, TreeReport
+from netinspect.render.units import budget
+
+if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
+    from netinspect.analysis.check import CheckReport
+    from netinspect.analysis.diff import DiffReport
+    from netinspect.analysis.dryrun import DryRunReport
+    from netinspect.analysis.init import InitReport
+    from netinspect.analysis.params import ParamsReport
+    from netinspect.analysis.shared import SharedReport
+    from netinspect.analysis.tree import TreeNode, TreeReport
 
 
 def params_json(report: ParamsReport) -> dict[str, Any]:
@@ -123,7 +126,13 @@ def check_json(report: CheckReport) -> dict[str, Any]:
         "model": report.model,
         "ok": report.ok,
         "checks": [
-            {"name": c.name, "limit": c.limit, "value": c.value, "ok": c.ok} for c in report.checks
+            {
+                "name": c.name,
+                "limit": budget(c.kind, c.limit),
+                "value": budget(c.kind, c.value),
+                "ok": c.ok,
+            }
+            for c in report.checks
         ],
     }
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from netinspect.analysis.dryrun import DryRunReport
-from netinspect.analysis.params import ParamsReport
 from netinspect.render.units import printable
+
+if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
+    from netinspect.analysis.dryrun import DryRunReport
+    from netinspect.analysis.params import ParamsReport
 
 Cell = str | int | bool | None
 Rows = tuple[list[str], list[list[Cell]]]

@@ -4,21 +4,23 @@ and that render.sheet writes as plain text, fast, for a pipe or a file."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from netinspect.analysis.check import CheckReport
-from netinspect.analysis.diff import DiffReport
-from netinspect.analysis.dryrun import CallRecord, DryRunReport
-from netinspect.analysis.init import InitReport
-from netinspect.analysis.params import ParamRow, ParamsReport
-from netinspect.analysis.shared import SharedReport
-from netinspect.analysis.tree import TreeNode, TreeReport
 from netinspect.render import units
 from netinspect.render.sheet import Branch, Column, Sheet, TreeSheet
 from netinspect.render.units import printable
+
+if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
+    from netinspect.analysis.check import CheckReport
+    from netinspect.analysis.diff import DiffReport
+    from netinspect.analysis.dryrun import CallRecord, DryRunReport
+    from netinspect.analysis.init import InitReport
+    from netinspect.analysis.params import ParamRow, ParamsReport
+    from netinspect.analysis.shared import SharedReport
+    from netinspect.analysis.tree import TreeNode, TreeReport
 
 T = TypeVar("T")
 
@@ -247,7 +249,9 @@ def check_table(report: CheckReport) -> RenderableType:
     )
     for c in report.checks:
         result = Text("ok", "green") if c.ok else Text("FAILED", "bold red")
-        sheet.rows.append((c.name, c.limit, c.value, result))
+        sheet.rows.append(
+            (c.name, units.budget(c.kind, c.limit), units.budget(c.kind, c.value), result)
+        )
     failed = sum(not c.ok for c in report.checks)
     verdict = (
         f"all {len(report.checks)} checks hold"

@@ -39,3 +39,19 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def budget(kind: str, value: int | tuple[int, ...] | None) -> str:
+    """A budget's limit or measured value as ``check`` shows it (text and JSON alike):
+    counts as budgets are written (``7.00B (7,000,000,000)``, ``309``), bytes exactly
+    (``2,000 B``), shapes as lists (``[2, 10]``), no tensor as such."""
+    if value is None:
+        return "no tensor"
+    if isinstance(value, tuple):
+        return str(list(value))
+    if kind == "bytes":
+        return f"{value:,} B"
+    for div, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if value >= div:
+            return f"{value / div:.2f}{suffix} ({value:,})"
+    return f"{value:,}"

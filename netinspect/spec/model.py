@@ -191,7 +191,12 @@ MAX_ELEMENTS = 2**60
 
 
 def check_shape(shape: tuple[int, ...], what: str, where: Location | None) -> tuple[int, ...]:
-    """An input shape torch can hold: at most 2^60 elements in all."""
+    """An input shape a dry run can use: one or more sizes, each a whole number ≥ 1 (as a
+    spec and the command line write them), at most 2^60 elements in all."""
+    if not shape or not all(type(n) is int and n >= 1 for n in shape):
+        raise OptionError(
+            f"{what} {list(shape)} is not a shape: give one or more sizes, each ≥ 1", where
+        )
     if math.prod(shape) > MAX_ELEMENTS:
         raise OptionError(
             f"{what} {list(shape)} has {math.prod(shape):,} elements; a tensor holds at most "
@@ -199,5 +204,3 @@ def check_shape(shape: tuple[int, ...], what: str, where: Location | None) -> tu
             where,
         )
     return shape
-
-

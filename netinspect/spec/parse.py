@@ -505,5 +505,3 @@ def parse_spec(
         dtype=_choice(dtype_node, PARAM_DTYPES, "dtype") if dtype_node is not None else "float32",
         version=version,
     )
-
-

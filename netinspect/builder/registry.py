@@ -8,10 +8,9 @@ with that signature instead of a deep torch traceback.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import typing
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -19,8 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from netinspect.builder.guard import BuildBudget, MetaOnly
 from netinspect.errors import LayerError, NetinspectError
-from netinspect.build.guard import BuildBudget, MetaOnly
 from netinspect.spec.model import LayerCall, Value, did_you_mean
 
 # Containers and abstract bases: a spec builds containers from YAML structure instead.

@@ -16,11 +16,11 @@ from typing import TypeAlias
 import torch
 from torch import nn
 
+from netinspect._fast.copier import copier
+from netinspect.builder.guard import BuildBudget
+from netinspect.builder.registry import Structure, build_layer, structure
 from netinspect.dtypes import torch_dtype
 from netinspect.errors import LimitError, Location, SpecError
-from netinspect.build.guard import BuildBudget
-from netinspect._fast.copier import copier
-from netinspect.build.registry import Structure, build_layer, structure
 from netinspect.limits import Limits
 from netinspect.spec.model import (
     BlockUse,
@@ -39,7 +39,6 @@ from netinspect.spec.structure import count_modules
 #: Default caps on what a spec may expand to (``--max-modules`` etc. raise them).
 DEFAULT_LIMITS = Limits()
 DEFAULT_MAX_MODULES = DEFAULT_LIMITS.max_modules
-
 
 
 @dataclass

@@ -1,0 +1,580 @@
+"""The typed API: the one workflow every command, and every Python user, goes through.
+
+Values are typed (shapes as tuples, dtypes as torch dtypes, one :class:`Limits` passed
+through whole) and every guard is applied on every path: the limits while loading and
+building, the memory plan before any real allocation (of a spec or of a Python target), a
+spec's ``init:`` rules resolved to built-in schemes only, and user code imported only where
+the caller allowed it. The command line only parses its strings into these types, calls
+these functions and renders what they return::
+
+    import torch
+    import netinspect
+
+    spec = netinspect.load("configs/tied.yaml")
+    model = netinspect.build(spec)                           # on meta: nothing allocated
+    print(netinspect.params(model).total)                    # 121
+    run = netinspect.dry_run(spec, netinspect.choose_input(spec, (3, 4)))
+    print(run.output, run.flops)                             # (3, 1) 1008
+
+torch is imported when a function needs it, not when this module is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
+
+from netinspect.errors import InitError, Location, MemoryLimitError, OptionError
+from netinspect.limits import Limits
+from netinspect.spec.model import InputSpec, SchemeSpec, Spec, looks_like_python
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from netinspect.analysis.check import CheckReport
+    from netinspect.analysis.diff import DiffReport
+    from netinspect.analysis.dryrun import DryRunReport
+    from netinspect.analysis.init import InitReport, Rule, Scheme
+    from netinspect.analysis.memory import MemoryPlan
+    from netinspect.analysis.params import ParamsReport
+    from netinspect.analysis.shared import SharedReport
+    from netinspect.analysis.tree import TreeReport
+    from netinspect.builder.compiler import CompiledModel
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class PythonTarget:
+    """``package.module:callable``, a factory of an existing model, to be imported and
+    called with no arguments under the device the model is built on. Made only by
+    :func:`python_target`, which checks that importing it is allowed."""
+
+    reference: str
+    import_path: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.reference.partition(":")[2].rsplit(".", 1)[-1]
+
+
+#: What a model is built from.
+Source: TypeAlias = Spec | PythonTarget
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Limits a team sets on a model (``netinspect check``); None is not checked."""
+
+    max_params: int | None = None
+    max_bytes: int | None = None
+    max_flops: int | None = None
+    expect_output: tuple[int, ...] | None = None
+
+    @property
+    def needs_a_pass(self) -> bool:
+        return self.max_flops is not None or self.expect_output is not None
+
+    def require_one(self) -> None:
+        """Refuse a check of nothing, which would always pass."""
+        if self == Budgets():
+            raise OptionError(
+                "nothing to check",
+                hint="Give --max-params, --max-bytes, --max-flops or --expect-output.",
+            )
+
+
+# -- specs and targets ---------------------------------------------------------------------
+def load(path: str, limits: Limits = DEFAULT_LIMITS) -> Spec:
+    """Read and validate a spec file (``-`` reads standard input)."""
+    from netinspect.spec.loader import read_text
+
+    file, text = read_text(path, limits.max_spec_bytes)
+    return load_string(text, file, _default_name(path), limits)
+
+
+def load_string(
+    text: str, file: str = "<string>", name: str | None = None, limits: Limits = DEFAULT_LIMITS
+) -> Spec:
+    """Parse and validate spec text; ``file`` is the name used in error locations."""
+    from netinspect.spec.loader import load_text
+    from netinspect.spec.parse import parse_spec
+
+    node = load_text(text, file, limits.max_nodes, limits.max_depth)
+    from netinspect.builder.registry import registry  # torch: only once the YAML is sound
+
+    return parse_spec(node, name or _default_name(file), registry(), limits.max_depth)
+
+
+def _default_name(file: str) -> str:
+    from pathlib import Path
+
+    return "stdin" if file in ("-", "<stdin>") else Path(file).stem
+
+
+def open_source(
+    text: str,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    allow_import: bool = False,
+    import_path: Sequence[str] = (),
+) -> Source:
+    """What a command's SPEC argument names: a spec file (``-``: standard input), or, when
+    no file has that name, a ``package.module:callable`` (refused without ``allow_import``)."""
+    from netinspect.builder.targets import is_target
+
+    if is_target(text):
+        return python_target(text, allow_import=allow_import, import_path=import_path)
+    return load(text, limits)
+
+
+def user_code_imported() -> bool:
+    """Whether this process imported user code (a target or a scheme): its ``atexit``
+    handlers are then its own, and a process should exit normally."""
+    from netinspect.builder.targets import imported
+
+    return imported()
+
+
+def python_target(
+    reference: str, *, allow_import: bool = False, import_path: Sequence[str] = ()
+) -> PythonTarget:
+    """A Python factory to build a model from, when the caller allows importing it: naming
+    a factory is running its code, so a spec can never do it, only a command line."""
+    from netinspect.spec.model import PYTHON_REFERENCE
+
+    where = Location(reference)
+    if not PYTHON_REFERENCE.match(reference):
+        raise OptionError(f"{reference!r} is not package.module:callable", where)
+    if not allow_import:
+        raise OptionError(
+            f"{reference!r} names Python code (module:callable); netinspect imports code only "
+            "when you allow it",
+            where,
+            "Add --allow-import to inspect it.",
+        )
+    return PythonTarget(reference, tuple(import_path))
+
+
+# -- building ------------------------------------------------------------------------------
+def build(
+    source: Source,
+    *,
+    device: str = "meta",
+    dtype: torch.dtype | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> CompiledModel:
+    """The model ``source`` describes, on ``device``, with its parameters in ``dtype`` (by
+    default the spec's). On meta nothing is allocated. On a real device the model is first
+    built on meta, and refused before anything is allocated when its parameters and buffers
+    do not fit in ``limits.max_memory`` (by default, the memory that is free)."""
+    if device != "meta":
+        planned = _compile(source, "meta", dtype, limits)
+        _check_plan(plan_memory(planned), source, device, limits.max_memory)
+    return _compile(source, device, dtype, limits)
+
+
+def _compile(
+    source: Source, device: str, dtype: torch.dtype | None, limits: Limits
+) -> CompiledModel:
+    """Build without a memory plan (the callers plan first)."""
+    from netinspect.builder.compiler import CompiledModel, compile_spec
+    from netinspect.dtypes import dtype_name
+
+    if isinstance(source, Spec):
+        spec = dataclasses.replace(source, dtype=dtype_name(dtype)) if dtype else source
+        return compile_spec(spec, device, limits)
+    from netinspect.builder.targets import build_target
+
+    model = build_target(source.reference, device, source.import_path)
+    if dtype is not None:
+        model.to(dtype=dtype)
+    return CompiledModel(source.name, model, None)
+
+
+def plan_memory(planned: CompiledModel, chosen: InputSpec | None = None) -> MemoryPlan:
+    """The memory of running ``planned`` (built on meta) for real: its parameters and
+    buffers, and with an input, the forward pass on it, lazy layers shaped (see
+    ``analysis.memory``). A shape mismatch is found here, on meta, before any allocation."""
+    from netinspect.analysis.dryrun import dry_run as run_pass
+    from netinspect.analysis.dryrun import example_input
+    from netinspect.analysis.memory import MemoryPlan, plan_forward, tensor_bytes
+
+    if chosen is None:
+        return MemoryPlan(tensor_bytes(planned.module), 0, 0)
+    example = example_input(chosen.shape, _input_dtype(planned, chosen), "meta", planned.module)
+
+    def run(module: nn.Module, x: torch.Tensor) -> None:
+        run_pass(module, x, planned.name, planned.origin, reuse=False)
+
+    return plan_forward(planned.module, example, run)
+
+
+def available_memory() -> int:
+    """Bytes the kernel says a new allocation can use without swapping (MemAvailable)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def _check_plan(plan: MemoryPlan, source: Source, device: str, max_memory: int | None) -> None:
+    """Refuse a real run that ``plan`` shows will not fit, before it allocates anything."""
+    from netinspect.render.units import size
+
+    allowed = available_memory() if max_memory is None else max_memory
+    if plan.total <= allowed:
+        return
+    parts = [f"parameters and buffers {size(plan.parameters)}"]
+    if plan.input or plan.activations:
+        parts += [f"input {size(plan.input)}", f"activations {size(plan.activations)}"]
+    if plan.temporaries:
+        parts.append(f"init temporaries {size(plan.temporaries)}")
+    what = "is free" if max_memory is None else "is allowed (--max-memory)"
+    where = source.model.loc if isinstance(source, Spec) else Location(source.reference)
+    raise MemoryLimitError(
+        f"running this model on {device} needs {size(plan.total)} ({', '.join(parts)}), "
+        f"but only {size(allowed)} {what}",
+        where,
+        "Inspect it on the meta device instead (the default), which allocates nothing, "
+        "or set --max-memory if swap makes room.",
+    )
+
+
+# -- the example input and the dry run -------------------------------------------------------
+def choose_input(
+    source: Source | CompiledModel | None = None,
+    shape: tuple[int, ...] | None = None,
+    dtype: torch.dtype | None = None,
+) -> InputSpec:
+    """The example input: ``shape`` wins over the spec's ``input:``, and ``dtype`` over
+    both dtypes (a floating input takes the parameters' dtype when it runs). A Python
+    target has no spec, so it needs a shape."""
+    from netinspect.dtypes import dtype_name
+    from netinspect.spec.model import check_shape
+
+    spec = _spec_of(source)
+    where = spec.model.loc if spec else Location("--input")
+    dtype_text = dtype_name(dtype) if dtype is not None else None
+    if shape is not None:
+        base_dtype = spec.input.dtype if spec and spec.input else "float32"
+        check_shape(shape, "the input", where)
+        return InputSpec(tuple(shape), dtype_text or base_dtype, where)
+    if spec is None or spec.input is None:
+        raise OptionError(
+            "no example input: the spec has no input: and no --input was given",
+            where if spec else None,
+            "Give one, e.g. --input 2x4 (batch first), or add 'input: [2, 4]' to the spec.",
+        )
+    return dataclasses.replace(spec.input, dtype=dtype_text or spec.input.dtype)
+
+
+def _spec_of(source: Source | CompiledModel | None) -> Spec | None:
+    if isinstance(source, Spec):
+        return source
+    if source is None or isinstance(source, PythonTarget):
+        return None
+    return source.spec
+
+
+def dry_run(
+    source: Source | CompiledModel,
+    input: InputSpec | None = None,
+    *,
+    device: str = "meta",
+    dtype: torch.dtype | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> DryRunReport:
+    """One forward pass in eval mode without autograd, recording every call.
+
+    From a spec or a target, the model is built for the pass; on a real device, the whole
+    run (parameters, lazy layers shaped, input, activations) is planned on meta first and
+    refused before anything is allocated when it does not fit. A model already built runs
+    as it is, on its device (lazy layers are shaped in place). ``input`` defaults to the
+    spec's ``input:``."""
+    chosen = input or choose_input(source)
+    if not isinstance(source, (Spec, PythonTarget)):
+        return _forward(source, chosen, device)
+    if device != "meta":
+        planned = _compile(source, "meta", dtype, limits)
+        _check_plan(plan_memory(planned, chosen), source, device, limits.max_memory)
+    return _forward(_compile(source, device, dtype, limits), chosen, device)
+
+
+def _forward(model: CompiledModel, chosen: InputSpec, device: str) -> DryRunReport:
+    from netinspect.analysis.dryrun import dry_run as run_pass
+    from netinspect.analysis.dryrun import example_input
+
+    example = example_input(chosen.shape, _input_dtype(model, chosen), device, model.module)
+    return run_pass(model.module, example, model.name, model.origin)
+
+
+def _input_dtype(model: CompiledModel, chosen: InputSpec) -> torch.dtype:
+    """Floating inputs take the parameters' dtype (a bfloat16 model gets bfloat16 data, as
+    its layers require); integer inputs keep theirs."""
+    from netinspect.dtypes import torch_dtype
+
+    dtype = torch_dtype(chosen.dtype)
+    if not dtype.is_floating_point:
+        return dtype
+    if model.spec is not None:
+        return torch_dtype(model.spec.dtype)
+    floats = (p.dtype for p in model.module.parameters() if p.dtype.is_floating_point)
+    return next(floats, dtype)
+
+
+# -- inspecting ----------------------------------------------------------------------------
+def inspect(
+    source: Source, *, input: InputSpec | None = None, limits: Limits = DEFAULT_LIMITS
+) -> CompiledModel:
+    """The model on meta, to inspect; given an input, after one dry run has shaped its
+    lazy layers."""
+    model = build(source, limits=limits)
+    if input is not None:
+        _forward(model, input, "meta")
+    return model
+
+
+def params(model: CompiledModel, pattern: str | None = None) -> ParamsReport:
+    """Every named parameter (a tied one under each name); ``pattern`` is a glob on names,
+    and a pattern that matches nothing is an error that shows what names look like."""
+    from netinspect.analysis.params import params as params_of
+
+    report = params_of(model.module, model.name, pattern)
+    if pattern is not None and not report.rows:
+        names = [n for n, _ in model.module.named_parameters(remove_duplicate=False)]
+        hint = (
+            f"Names look like {', '.join(repr(n) for n in names[:3])}; * matches any text."
+            if names
+            else "The model has no parameters."
+        )
+        raise OptionError(f"--filter {pattern!r} matches no parameter name", hint=hint)
+    return report
+
+
+def tree(model: CompiledModel, depth: int | None = None) -> TreeReport:
+    """The block tree; ``depth`` 0 shows the root alone."""
+    from netinspect.analysis.tree import tree as tree_of
+
+    return tree_of(model.module, model.name, depth)
+
+
+def shared(model: CompiledModel) -> SharedReport:
+    """Every group of parameter names that are one tensor, and what the ties save."""
+    from netinspect.analysis.shared import shared as shared_of
+
+    return shared_of(model.module, model.name)
+
+
+def check(
+    source: Source,
+    budgets: Budgets,
+    *,
+    input: InputSpec | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> CheckReport:
+    """Each budget against what the model measures. FLOPs and the output shape need a dry
+    run on meta; so does a model with lazy layers, whose parameters are counted only once
+    a pass has shaped them (never passed on 0)."""
+    from netinspect.analysis.check import check as check_of
+    from netinspect.analysis.params import params as params_of
+    from netinspect.analysis.tensors import is_lazy
+
+    budgets.require_one()
+    model = build(source, limits=limits)
+    lazy = any(is_lazy(p) for p in model.module.parameters())
+    run = None
+    if budgets.needs_a_pass or input is not None or lazy:
+        run = _forward(model, input or choose_input(source), "meta")
+    totals = params_of(model.module, model.name)
+    return check_of(
+        model.name,
+        params=totals.total,
+        n_bytes=totals.bytes,
+        flops=run.flops if run else None,
+        output=run.output if run else None,
+        max_params=budgets.max_params,
+        max_bytes=budgets.max_bytes,
+        max_flops=budgets.max_flops,
+        expect_output=budgets.expect_output,
+    )
+
+
+def diff(before: CompiledModel, after: CompiledModel) -> DiffReport:
+    """Parameters added, removed, and changed in shape or dtype, by name."""
+    from netinspect.analysis.diff import diff as diff_of
+    from netinspect.analysis.params import params as params_of
+
+    return diff_of(params_of(before.module, before.name), params_of(after.module, after.name))
+
+
+def spec_schema() -> dict[str, object]:
+    """The JSON Schema (draft 2020-12) of the spec language, for editors."""
+    from netinspect.spec.schema import spec_schema as schema_of
+
+    return schema_of()
+
+
+# -- initializing --------------------------------------------------------------------------
+def scheme(
+    spec: SchemeSpec | str, *, allow_import: bool = False, import_path: Sequence[str] = ()
+) -> Scheme:
+    """A scheme to initialize with: a built-in one by name (``"xavier"``, or a
+    :class:`SchemeSpec` with arguments), or the caller's own ``pkg.module:function``, which
+    is imported only with ``allow_import`` (after the installed packages: see
+    ``builder.targets``)."""
+    from netinspect.analysis.init import custom_scheme, resolve_scheme
+
+    if isinstance(spec, str):
+        spec = SchemeSpec(spec, (), (), Location("--scheme"))
+    if not looks_like_python(spec.name):
+        return resolve_scheme(spec)
+    if not allow_import:
+        raise InitError(
+            f"{spec.name!r} is your own Python function; netinspect imports code only when "
+            "you allow it",
+            spec.loc,
+            "Add --allow-import to run it.",
+        )
+    from netinspect.builder.targets import import_object, searched
+
+    try:
+        func = import_object(spec.name, import_path)
+    except (ImportError, AttributeError) as exc:
+        message = f"cannot import {spec.name}: {exc} ({searched(import_path)})"
+        raise InitError(message, spec.loc) from None
+    return custom_scheme(spec, func)
+
+
+def spec_rules(spec: Spec) -> list[Rule]:
+    """The spec's ``init:`` rules with their schemes resolved, in file order. A spec is
+    untrusted: its schemes are built-in ones, never code, whatever the caller allows."""
+    from netinspect.analysis.init import Rule, resolve_scheme
+
+    return [
+        Rule(
+            weight=resolve_scheme(r.weight) if r.weight else None,
+            bias=resolve_scheme(r.bias) if r.bias else None,
+            match_type=r.match_type,
+            match_path=r.match_path,
+            loc=r.loc,
+        )
+        for r in spec.init
+    ]
+
+
+def rule(
+    weight: Scheme | None,
+    bias: Scheme | None = None,
+    *,
+    layer_type: str | None = None,
+    select: str | None = None,
+) -> Rule:
+    """Where a scheme applies: modules of class ``layer_type`` and/or whose path matches the
+    glob ``select`` (all modules when neither is given), their weights and biases."""
+    from netinspect.analysis.init import Rule
+
+    return Rule(weight, bias, layer_type, select)
+
+
+def check_output(path: str, *, force: bool = False) -> None:
+    """Refuse, before any work, a weights file that could not be written: an existing file
+    without ``force``, anything but a regular file, a missing or unwritable directory."""
+    from netinspect.files import check_writable
+
+    check_writable(path, force)
+
+
+def initialize(
+    spec: Spec,
+    rules: list[Rule],
+    *,
+    seed: int | None = None,
+    input: InputSpec | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    scheme_label: str = "init rules",
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[CompiledModel, InitReport]:
+    """Build the model for real on cpu under ``seed`` and apply ``rules``, last one winning.
+
+    Everything random (each layer's own init, the example input that shapes lazy layers, the
+    schemes) draws from torch's generator seeded once, so a seed gives the same weights bit
+    for bit; without one a seed is drawn and reported. The caller's RNG state is restored.
+    The whole run is planned on meta first (parameters, lazy layers shaped, the shaping
+    pass, init's temporaries) and refused before anything is allocated when it does not fit.
+    """
+    import torch
+
+    from netinspect.analysis.init import initialize as apply_rules
+    from netinspect.analysis.init import overwritten_layers, temporaries
+    from netinspect.analysis.tensors import is_lazy
+    from netinspect.builder.compiler import compile_spec
+
+    if not rules:
+        raise OptionError(
+            "nothing to initialize: give --scheme, or init: rules in the spec",
+            hint="For example: netinspect init model.yaml --scheme xavier",
+        )
+    if seed is not None and not 0 <= seed < 2**64:
+        raise OptionError(f"the seed {seed} is not from 0 to 2^64 - 1", Location("--seed"))
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    # One plan on meta, before anything is allocated: it reports a rule that matches
+    # nothing, finds the layers the rules overwrite whole (they get memory without their
+    # default init: one random fill of every weight saved), and checks the memory.
+    planned = compile_spec(spec, "meta", limits)
+    overwritten = overwritten_layers(planned.module, rules)
+    lazy = any(is_lazy(p) for p in planned.module.parameters())
+    if lazy and input is None and spec.input is None:
+        raise OptionError(
+            "the model has lazy layers, whose shapes come from a forward pass; "
+            "give an example input",
+            spec.model.loc,
+            "Pass --input (e.g. --input 2x20) or add input: to the spec.",
+        )
+    chosen = (input or choose_input(spec)) if lazy else None
+    memory = plan_memory(planned, chosen)  # shapes the planned lazy layers on meta
+    memory = dataclasses.replace(memory, temporaries=temporaries(planned.module, rules))
+    _check_plan(memory, spec, "cpu", limits.max_memory)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = compile_spec(spec, "cpu", limits, uninitialized=overwritten)
+        if chosen is not None:
+            _forward(model, chosen, "cpu")
+        ties = _tie_names(model)
+        report = apply_rules(
+            model.module,
+            rules,
+            model_name=model.name,
+            scheme_label=scheme_label,
+            seed=seed,
+            progress=progress,
+        )
+    if _tie_names(model) != ties:  # init works in place; a broken tie is a bug
+        raise AssertionError("initialization broke a tie between parameters")
+    return model, report
+
+
+def _tie_names(model: CompiledModel) -> list[list[str]]:
+    from netinspect.analysis.tensors import alias_groups
+
+    named = model.module.named_parameters(remove_duplicate=False)
+    return [names for names, _ in alias_groups(named) if len(names) > 1]
+
+
+def save_weights(
+    model: CompiledModel, path: str, report: InitReport, *, force: bool = False
+) -> None:
+    """The initialized weights as safetensors, tied tensors stored once (see ``files``)."""
+    from netinspect.files import save_weights as save
+
+    save(model.module, path, {"seed": str(report.seed), "scheme": report.scheme}, force)

@@ -1,0 +1,365 @@
+"""The subcommands: each parses what only it takes, calls the API once or twice, renders.
+
+The options several commands share (limits, the example input, importing, the format) come
+from the groups in ``cli.options``, spliced in by ``cli.app.command``; a failure anywhere is
+reported by ``cli.output.reporting``. torch is imported only inside the commands, so
+``--help``, completion and usage errors stay instant.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from netinspect import api
+from netinspect._fast import process
+from netinspect.cli import options
+from netinspect.cli.app import command
+from netinspect.cli.options import (
+    Example,
+    Imports,
+    Output,
+    parse_count,
+    parse_scheme,
+    parse_shape,
+    parse_size,
+)
+from netinspect.cli.output import capped, emit, progress, write_stdout
+from netinspect.dtypes import ParamDtype
+from netinspect.errors import ExitCode
+from netinspect.limits import Limits
+from netinspect.spec.schemes import SCHEME_NAMES
+
+if TYPE_CHECKING:
+    from netinspect.builder.compiler import CompiledModel
+    from netinspect.spec.model import InputSpec, Spec
+
+SpecArg = Annotated[
+    str,
+    typer.Argument(
+        help="The YAML spec: a path, or - for standard input.", metavar="SPEC", show_default=True
+    ),
+]
+DEFAULT_SPEC = "model.yaml"
+
+# What each kind of command asks of cli.app.command: its option groups.
+INSPECTS: dict[str, Callable[..., Any]] = {
+    "example": options.example_input,
+    "imports": options.imports,
+    "output": options.report_output,
+    "limits": options.limits,
+}
+TABLES = {**INSPECTS, "output": options.table_output}
+
+
+class Device(str, Enum):
+    """Where a dry run happens: meta computes shapes only; cpu runs on real random data."""
+
+    meta = "meta"
+    cpu = "cpu"
+
+
+# -- from options to the API's values ------------------------------------------------------
+def _source(spec: str, imports: Imports, limits: Limits) -> api.Source:
+    """A spec, or with --allow-import a Python target: what SPEC names."""
+    source = api.open_source(
+        spec, limits=limits, allow_import=imports.allow, import_path=imports.path
+    )
+    _loaded()
+    return source
+
+
+def _spec(path: str, limits: Limits) -> Spec:
+    """A spec, for init (whose --allow-import is about schemes, not the model)."""
+    spec = api.load(path, limits)
+    _loaded()
+    return spec
+
+
+def _loaded() -> None:
+    """What follows loading: torch, and a command that never compiles need not import
+    torch._dynamo (see ``_fast.dynamo``). Only once the spec itself is sound."""
+    from netinspect._fast.dynamo import skip_dynamo_import
+
+    skip_dynamo_import()
+
+
+def _chosen(source: api.Source, example: Example) -> InputSpec:
+    from netinspect.dtypes import torch_dtype
+
+    dtype = torch_dtype(example.dtype.value) if example.dtype else None
+    return api.choose_input(source, example.shape, dtype)
+
+
+def _given(source: api.Source, example: Example) -> InputSpec | None:
+    """The example input when the command line gave one, for commands that need none."""
+    given = example.shape is not None or example.dtype is not None
+    return _chosen(source, example) if given else None
+
+
+def _inspected(spec: str, example: Example, imports: Imports, limits: Limits) -> CompiledModel:
+    source = _source(spec, imports, limits)
+    return api.inspect(source, input=_given(source, example), limits=limits)
+
+
+# -- the commands --------------------------------------------------------------------------
+@command(INSPECTS)
+def tree(
+    spec: SpecArg = DEFAULT_SPEC,
+    depth: Annotated[
+        int | None,
+        typer.Option("--depth", "-d", min=0, help="Show this many levels below the root."),
+    ] = None,
+    *,
+    example: Example,
+    imports: Imports,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """A tree of the model's blocks: class, arguments, parameter counts, shared and lazy marks."""
+    report = api.tree(_inspected(spec, example, imports, limits), depth)
+    from netinspect.render.json import tree_json
+    from netinspect.render.text import tree_view
+
+    emit(report, output, tree_view, tree_json)
+
+
+@command(TABLES)
+def params(
+    spec: SpecArg = DEFAULT_SPEC,
+    filter_: Annotated[
+        str | None,
+        typer.Option("--filter", help="Only names matching this glob, e.g. '0.block 1.*'."),
+    ] = None,
+    *,
+    example: Example,
+    imports: Imports,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """Every named parameter with shape, dtype and count; totals count tied tensors once."""
+    report = api.params(_inspected(spec, example, imports, limits), filter_)
+    from netinspect.render.json import params_json
+    from netinspect.render.tables import params_rows
+    from netinspect.render.text import params_table
+
+    text = capped(output)
+    emit(report, output, lambda r: params_table(r, text), params_json, params_rows)
+
+
+@command(INSPECTS)
+def shared(
+    spec: SpecArg = DEFAULT_SPEC,
+    *,
+    example: Example,
+    imports: Imports,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """Groups of parameter names that are one tensor (tied weights) and what the ties save."""
+    report = api.shared(_inspected(spec, example, imports, limits))
+    from netinspect.render.json import shared_json
+    from netinspect.render.text import shared_table
+
+    emit(report, output, shared_table, shared_json)
+
+
+@command({**TABLES, "limits": options.run_limits})
+def dry_run(
+    spec: SpecArg = DEFAULT_SPEC,
+    *,
+    example: Example,
+    imports: Imports,
+    device: Annotated[
+        Device,
+        typer.Option("--device", help="meta: shapes only, nothing allocated; cpu: real data."),
+    ] = Device.meta,
+    dtype: Annotated[
+        ParamDtype | None, typer.Option("--dtype", help="Parameter dtype (overrides the spec's).")
+    ] = None,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """One forward pass: each call's input and output shapes, parameters and FLOPs.
+
+    The pass gives lazy layers their shapes; on --device cpu it runs on random data.
+    """
+    from netinspect.dtypes import torch_dtype
+    from netinspect.render.json import dry_run_json
+    from netinspect.render.tables import dry_run_rows
+    from netinspect.render.text import dry_run_table
+
+    source = _source(spec, imports, limits)
+    if device is not Device.meta:
+        process.allocating()
+    param_dtype = torch_dtype(dtype.value) if dtype else None
+    report = api.dry_run(
+        source, _chosen(source, example), device=device.value, dtype=param_dtype, limits=limits
+    )
+    text = capped(output)
+    emit(report, output, lambda r: dry_run_table(r, text), dry_run_json, dry_run_rows)
+
+
+@command(INSPECTS)
+def check(
+    spec: SpecArg = DEFAULT_SPEC,
+    max_params: Annotated[
+        str | None, typer.Option("--max-params", help="At most this many parameters: 7B, 300M.")
+    ] = None,
+    max_bytes: Annotated[
+        str | None, typer.Option("--max-bytes", help="Parameters take at most: 2GB, 512MiB.")
+    ] = None,
+    max_flops: Annotated[
+        str | None,
+        typer.Option("--max-flops", help="One forward pass costs at most: 1.5T (dry-runs)."),
+    ] = None,
+    expect_output: Annotated[
+        str | None,
+        typer.Option("--expect-output", help="The output shape must be this: 2x10 (dry-runs)."),
+    ] = None,
+    *,
+    example: Example,
+    imports: Imports,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """Budgets for CI: exit 0 when every given limit holds, 3 when one fails."""
+    from netinspect.render.json import check_json
+    from netinspect.render.text import check_table
+
+    budgets = api.Budgets(
+        max_params=parse_count(max_params) if max_params else None,
+        max_bytes=parse_size(max_bytes, "--max-bytes") if max_bytes else None,
+        max_flops=parse_count(max_flops, "--max-flops") if max_flops else None,
+        expect_output=parse_shape(expect_output, "--expect-output") if expect_output else None,
+    )
+    budgets.require_one()  # before the model is built for nothing
+    source = _source(spec, imports, limits)
+    report = api.check(source, budgets, input=_given(source, example), limits=limits)
+    emit(report, output, check_table, check_json)
+    if not report.ok:
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+@command(INSPECTS)
+def diff(
+    before: Annotated[str, typer.Argument(help="The spec before: a path, or - for stdin.")],
+    after: Annotated[str, typer.Argument(help="The spec after.")],
+    exit_code: Annotated[
+        bool,
+        typer.Option("--exit-code", help="Exit 3 when they differ, like git diff."),
+    ] = False,
+    *,
+    example: Example,
+    imports: Imports,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """Parameters added, removed and changed in shape between two specs; totals before/after."""
+    from netinspect.render.json import diff_json
+    from netinspect.render.text import diff_table
+
+    old = _inspected(before, example, imports, limits)
+    new = _inspected(after, example, imports, limits)
+    report = api.diff(old, new)
+    emit(report, output, diff_table, diff_json)
+    if exit_code and not report.identical:
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+@command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the spec language, for editors."""
+    write_stdout(json.dumps(api.spec_schema(), indent=2) + "\n")
+
+
+@command(
+    {
+        "example": options.example_input,
+        "output": options.report_output,
+        "limits": options.run_limits,
+    }
+)
+def init(
+    spec: SpecArg = DEFAULT_SPEC,
+    scheme: Annotated[
+        str | None,
+        typer.Option(
+            "--scheme",
+            "-s",
+            help="Weight scheme NAME[:k=v,...], e.g. normal:std=0.01. "
+            f"Names: {', '.join(SCHEME_NAMES)}.",
+        ),
+    ] = None,
+    bias: Annotated[
+        str, typer.Option("--bias", help="Scheme for biases where --scheme applies.")
+    ] = "zeros",
+    select: Annotated[
+        str | None, typer.Option("--select", help="Only modules whose path matches this glob.")
+    ] = None,
+    layer_type: Annotated[
+        str | None, typer.Option("--type", help="Only modules of this class, e.g. Linear.")
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", min=0, max=2**64 - 1, help="Seed for bit-identical weights (0 to 2^64-1)."
+        ),
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help="Write the weights here (safetensors).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
+    allow_import: Annotated[
+        bool,
+        typer.Option(
+            "--allow-import",
+            help="Allow --scheme/--bias to be your own pkg.module:function (never the spec's "
+            "init: rules).",
+        ),
+    ] = False,
+    import_path: options.ImportPathOpt = None,
+    *,
+    example: Example,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """Initialize the weights with named schemes and report what each parameter now holds.
+
+    The spec's init: rules apply first, in order; --scheme (with --bias, --select, --type)
+    applies last and wins. Parameters no rule reaches keep their layer's default init.
+    """
+    loaded = _spec(spec, limits)
+    process.allocating()  # real weights
+    if out is not None:
+        api.check_output(out, force=force)  # before the real work, not after it
+    rules = api.spec_rules(loaded)  # built-in schemes only, whatever --allow-import says
+    if scheme is not None:
+        search = tuple(import_path or ())
+        weight = api.scheme(parse_scheme(scheme), allow_import=allow_import, import_path=search)
+        bias_scheme = api.scheme(
+            parse_scheme(bias, "--bias"), allow_import=allow_import, import_path=search
+        )
+        rules.append(api.rule(weight, bias_scheme, layer_type=layer_type, select=select))
+    # Only a model with lazy layers needs an input; init uses the spec's when none is given.
+    chosen = _given(loaded, example) if example.shape or loaded.input else None
+    with progress("initializing") as update:
+        model, report = api.initialize(
+            loaded,
+            rules,
+            seed=seed,
+            input=chosen,
+            limits=limits,
+            scheme_label=scheme or "init rules",
+            progress=update,
+        )
+    if out is not None:
+        api.save_weights(model, out, report, force=force)
+    from netinspect.render.json import init_json
+    from netinspect.render.text import init_table
+
+    emit(report, output, lambda r: init_table(r, out), lambda r: init_json(r, out))

@@ -1,0 +1,259 @@
+"""Everything the command writes, and how a failure becomes one message and an exit status.
+
+Results are rendered whole in memory and written to stdout in one write, so a reader gets
+all of it or nothing; errors go to stderr as one paragraph (and under ``--format json`` as
+one JSON document on stdout as well). This is the only module that prints.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console, RenderableType
+
+from netinspect import __version__, _fast
+from netinspect.cli.options import Output, TableFormat
+from netinspect.errors import ExitCode, NetinspectError, OutputStreamError, ReaderLeftError
+
+if TYPE_CHECKING:
+    from netinspect.render.tables import Rows
+
+T = TypeVar("T")
+
+
+def stdout_console() -> Console:
+    # A pipe gets plain text (no colour codes) and wide lines, unless COLUMNS says otherwise.
+    # Names print as they are: no [markup], no :emoji: codes (a spec chose them).
+    wide = None if _isatty(sys.stdout) or "COLUMNS" in os.environ else 200
+    return Console(width=wide, highlight=False, markup=False, emoji=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, markup=False, emoji=False)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # closed, or None: standard output shut
+        return False
+
+
+def rendered(renderable: RenderableType) -> str:
+    """What printing ``renderable`` on stdout would write (colours on a terminal, plain in a
+    pipe), as text: rendered whole in memory, so stdout gets it in one write or not at all."""
+    real = stdout_console()  # how stdout is: width, terminal, colours
+    from netinspect.render.sheet import Sheet, TreeSheet
+
+    utf8 = real.encoding.lower().startswith("utf")  # rich draws ASCII guides otherwise
+    if (
+        isinstance(renderable, (Sheet, TreeSheet))
+        and not real.is_terminal
+        and utf8
+        and _fast.enabled()
+    ):
+        text = renderable.plain(real.width)  # plain text, fast, for a pipe or a file
+        if text is not None:
+            return text
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=real.width,
+        force_terminal=real.is_terminal,
+        color_system=real.color_system,  # type: ignore[arg-type]  # the name rich detected
+        no_color=real.no_color,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
+    console.print(renderable)
+    return buffer.getvalue()
+
+
+def write_stdout(text: str) -> None:
+    """The whole result in one write, then flushed: a failure is reported, never half-noted."""
+    from netinspect.entry import interrupted
+
+    if interrupted():  # pressed, and swallowed by some library on the way: stop here
+        raise KeyboardInterrupt
+    stream = sys.stdout
+    if stream is None:
+        raise OutputStreamError("standard output is closed; nothing could be written")
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise ReaderLeftError("the reader of the output closed it") from None
+    except (OSError, ValueError) as exc:  # ValueError: a closed file object
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise OutputStreamError(f"cannot write the output to standard output: {reason}") from None
+
+
+def capped(output: Output) -> bool:
+    """Long tables are cut to their first and last rows on a terminal, unless --all; a pipe
+    or a file gets every row (and json, markdown, csv always do)."""
+    return not output.all_rows and stdout_console().is_terminal  # rich's view: FORCE_COLOR
+
+
+def emit(
+    report: T,
+    output: Output,
+    text: Callable[[T], RenderableType],
+    as_json: Callable[[T], dict[str, Any]],
+    table: Callable[[T], Rows] | None = None,
+) -> None:
+    """``report`` on stdout in the chosen format (markdown and csv: the table commands')."""
+    if output.json:
+        from netinspect.render.jsontext import dumps
+
+        write_stdout(dumps(as_json(report)) + "\n")
+    elif output.format in (TableFormat.markdown, TableFormat.csv):
+        assert table is not None, "only the table commands offer markdown and csv"
+        from netinspect.render.tables import to_csv, to_markdown
+
+        rows = table(report)
+        write_stdout(to_csv(rows) if output.format is TableFormat.csv else to_markdown(rows))
+    else:
+        write_stdout(rendered(text(report)))
+
+
+@contextmanager
+def progress(what: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not _isatty(sys.stderr):
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=_stderr(), transient=True) as bar:
+        task = bar.add_task(what, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+# -- failures ------------------------------------------------------------------------------
+@contextmanager
+def reporting(output: Output) -> Iterator[None]:
+    """Turn every failure into one message and the exit status the README gives it.
+
+    Warnings torch prints while building or running a model (a TransformerEncoder's note on
+    nested tensors) are not netinspect's to pass on: they show with --debug only."""
+    try:
+        with warnings.catch_warnings():
+            if not output.debug:
+                warnings.simplefilter("ignore")
+            yield
+    except (typer.Exit, typer.Abort, typer.BadParameter):  # Click's own: usage, exit 2
+        raise
+    except OutputStreamError as exc:
+        _report_stream_error(exc, output.debug)
+    except NetinspectError as exc:
+        _report(exc, output)
+    except KeyboardInterrupt:
+        raise typer.Exit(interrupted_status()) from None
+    except (MemoryError, RecursionError, OSError) as exc:
+        _report(_environment_error(exc), output)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("netinspect"):  # our own import is wrong: a bug
+            _internal_error(exc, output)
+        _report(_environment_error(exc), output)
+    except Exception as exc:  # a bug in netinspect: one line, the traceback only on request
+        _internal_error(exc, output)
+
+
+def _internal_error(exc: Exception, output: Output) -> NoReturn:
+    from netinspect.render.units import printable
+
+    if output.debug:
+        traceback.print_exc()
+    message = (
+        f"internal error: {type(exc).__name__}: {exc}. This is a bug in netinspect "
+        f"{__version__}; please report it with the spec (rerun with --debug for details)."
+    )
+    if output.json:  # scripts still get one JSON document on stdout
+        write_json_error(NetinspectError(message))
+    print_stderr(printable(message))
+    raise typer.Exit(ExitCode.INTERNAL) from None
+
+
+def _report(exc: NetinspectError, output: Output) -> NoReturn:
+    from netinspect.render.errors import error_text
+
+    if output.debug:
+        traceback.print_exc()
+    if output.json:
+        write_json_error(exc)
+    else:
+        print_stderr(error_text(exc))
+    raise typer.Exit(exc.exit_code) from None
+
+
+def _report_stream_error(exc: OutputStreamError, debug: bool) -> NoReturn:
+    """On stderr whatever the format: stdout is what failed. A reader that left early
+    (``| head``) ends the command as SIGPIPE would, quietly, with 141."""
+    if isinstance(exc, ReaderLeftError):
+        raise typer.Exit(ExitCode.OUTPUT_CLOSED) from None
+    from netinspect.render.errors import error_text
+
+    if debug:
+        traceback.print_exc()
+    print_stderr(error_text(exc))
+    raise typer.Exit(exc.exit_code) from None
+
+
+def write_json_error(exc: NetinspectError) -> None:
+    from netinspect.render.errors import error_json
+    from netinspect.render.jsontext import dumps
+
+    with suppress(OutputStreamError):  # then stderr is all there is
+        write_stdout(dumps(error_json(exc)) + "\n")
+
+
+def print_stderr(message: RenderableType) -> None:
+    with suppress(OSError, ValueError, AttributeError):  # stderr shut too: nothing to tell
+        _stderr().print(message, soft_wrap=True)
+
+
+_said: set[str] = set()  # what was said once already
+
+
+def interrupted_status() -> int:
+    """Say once that the command was interrupted; the exit status for it."""
+    if "interrupted" not in _said:  # one line, however many layers see the interrupt
+        _said.add("interrupted")
+        print_stderr("interrupted: any file being written was left as it was")
+    return ExitCode.INTERRUPTED
+
+
+def _environment_error(exc: BaseException) -> NetinspectError:
+    """A failure of the machine or the installation, not of netinspect: exit 1, named."""
+    if isinstance(exc, MemoryError):
+        return NetinspectError(
+            "the machine ran out of memory",
+            hint="Inspect on the meta device (the default), or lower --max-memory so the run "
+            "is refused before it starts.",
+        )
+    if isinstance(exc, RecursionError):
+        return NetinspectError(
+            "the model nests too deeply for Python's stack",
+            hint="Lower --max-depth back toward its default of 100, or flatten the blocks.",
+        )
+    if isinstance(exc, ModuleNotFoundError):
+        return NetinspectError(
+            f"a package netinspect needs cannot be imported: {exc}",
+            hint="Reinstall netinspect with its dependencies (make install).",
+        )
+    assert isinstance(exc, OSError)
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return NetinspectError(f"the operating system refused: {exc.strerror or exc}{where}")
