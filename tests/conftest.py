@@ -157,7 +157,7 @@ def run_in_process(*args: str) -> Result:
     """Run the Typer app in this process, as a pipe would see it (fixed width, no terminal).
 
     The same code path as the console script without a new interpreter importing torch;
-    the console script itself is exercised by test_cli.py and test_readme.py.
+    the console script itself is exercised by tests/cli/test_commands.py and test_readme.py.
     """
     from typer.testing import CliRunner
 
