@@ -10,7 +10,7 @@ TORCH       := torch==2.13.0+cpu
 TORCH_INDEX ?=
 PIP_TORCH   := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 
-.PHONY: install install-dev demo test lint bench clean
+.PHONY: install install-dev demo test lint bench compat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,5 +50,21 @@ lint: install-dev $(VENV)/.installed-bench
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 
+# The declared torch range tested at both ends (README, "Compatibility"): the oldest release
+# pyproject.toml admits and the newest on PyPI, each in its own venv under .venv-compat/.
+# PyPI's Linux wheels are CUDA builds (about 5 GB with their libraries; they run on the
+# CPU), so this downloads gigabytes and takes minutes per end: it is not part of `make test`.
+# PIP_CONFIG_FILE=/dev/null: a machine's pip configuration may cap torch at a local copy.
+COMPAT_TORCH ?= 2.4.0 2.15.0
+compat:
+	@status=0; for v in $(COMPAT_TORCH); do \
+	  venv=.venv-compat/torch-$$v; \
+	  test -x $$venv/bin/python || $(PYTHON) -m venv $$venv || exit 1; \
+	  PIP_CONFIG_FILE=/dev/null $$venv/bin/pip install --quiet "torch==$$v" -e ".[dev]" || exit 1; \
+	  $$venv/bin/python -m pytest -q -p no:cacheprovider > $$venv/pytest.log 2>&1; rc=$$?; \
+	  echo "torch $$v: $$(tail -n 1 $$venv/pytest.log)"; \
+	  [ $$rc = 0 ] || status=1; \
+	done; exit $$status
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-compat .pytest_cache .mypy_cache .ruff_cache .hypothesis

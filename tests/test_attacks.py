@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.attack_runs import run_case
+from tests.attack_runs import memory_bound, run_case
 from tests.attacks import CASES, Case
 
 
@@ -18,13 +18,12 @@ def test_attack(case: Case, tmp_path: Path) -> None:
     run = run_case(case, tmp_path)
     args = case.args
     shown = f"{case.name}: {run}"
-    assert run.killed is None, (
-        f"ran past its bound of {case.seconds} s / {case.megabytes} MB: {shown}"
-    )
+    megabytes = memory_bound(case)
+    assert run.killed is None, f"ran past its bound of {case.seconds} s / {megabytes} MB: {shown}"
     assert run.code == case.code, shown
     assert "Traceback" not in run.err, shown
     assert run.seconds <= case.seconds, shown
-    assert run.megabytes <= case.megabytes, shown
+    assert run.megabytes <= megabytes, shown
     json_error = None
     if "json" in " ".join(args) and run.code not in (0,) and run.out:
         json_error = json.loads(run.out)["error"]["message"]

@@ -29,52 +29,63 @@ from netinspect.dispatch import Mode
 
 aten = torch.ops.aten
 
+
+def _ops(*names: str) -> set[Any]:
+    """The named aten operators this torch has (``_safe_softmax`` came in torch 2.5, for
+    one): an operator a torch lacks is one its layers never call."""
+    return {op for name in names if (op := getattr(aten, name, None)) is not None}
+
+
 #: All tensor operands in one dtype.
-_ONE_DTYPE = {
-    aten.mm,
-    aten.addmm,
-    aten.bmm,
-    aten.baddbmm,
-    aten.addbmm,
-    aten.addmv,
-    aten.mv,
-    aten.dot,
-    aten.vdot,
-    aten.addr,
-    aten._addmm_activation,
-    aten.convolution,
-    aten._convolution,
-    aten._trilinear,
-    aten._prelu_kernel,
-}
+_ONE_DTYPE = _ops(
+    "mm",
+    "addmm",
+    "bmm",
+    "baddbmm",
+    "addbmm",
+    "addmv",
+    "mv",
+    "dot",
+    "vdot",
+    "addr",
+    "_addmm_activation",
+    "convolution",
+    "_convolution",
+    "_trilinear",
+    "_prelu_kernel",
+)
 #: The input (argument 0) and, at these positions, parameters.
 _NORMS = {
-    aten.native_layer_norm: (2, 3),
-    aten.native_batch_norm: (1, 2, 3, 4),
-    aten._native_batch_norm_legit: (1, 2, 3, 4),
-    aten._native_batch_norm_legit_no_training: (1, 2, 3, 4),
-    aten.native_group_norm: (1, 2),
+    op: where
+    for name, where in [
+        ("native_layer_norm", (2, 3)),
+        ("native_batch_norm", (1, 2, 3, 4)),
+        ("_native_batch_norm_legit", (1, 2, 3, 4)),
+        ("_native_batch_norm_legit_no_training", (1, 2, 3, 4)),
+        ("native_group_norm", (1, 2)),
+    ]
+    if (op := getattr(aten, name, None)) is not None
 }
 #: Floating-point input only (argument 0).
-_FLOATING = {
-    aten._softmax,
-    aten._log_softmax,
-    aten._safe_softmax,
-    aten.gelu,
-    aten.silu,
-    aten.mish,
-    aten.hardswish,
-    aten.hardsigmoid,
-    aten.elu,
-    aten.softplus,
-    aten.log_sigmoid_forward,
-    aten._prelu_kernel,
-    aten.glu,
-    aten.softshrink,
-    aten.hardshrink,
-    aten.rrelu_with_noise,
-    aten.leaky_relu,
-}
+_FLOATING = _ops(
+    "_softmax",
+    "_log_softmax",
+    "_safe_softmax",
+    "gelu",
+    "silu",
+    "mish",
+    "hardswish",
+    "hardsigmoid",
+    "elu",
+    "softplus",
+    "log_sigmoid_forward",
+    "_prelu_kernel",
+    "glu",
+    "softshrink",
+    "hardshrink",
+    "rrelu_with_noise",
+    "leaky_relu",
+)
 #: Index arguments that must be int32 or int64: (argument position, what it is).
 _INDICES = {aten.embedding: 1, aten._embedding_bag: 1, aten._embedding_bag_forward_only: 1}
 _INDEX_DTYPES = (torch.int32, torch.int64)
