@@ -23,6 +23,7 @@ from netinspect.cli.options import (
     Example,
     Imports,
     Output,
+    SchemaFormat,
     parse_count,
     parse_scheme,
     parse_shape,
@@ -272,7 +273,12 @@ def diff(
 
 
 @command()
-def schema() -> None:
+def schema(
+    format: Annotated[  # the option is --format, like every command's
+        SchemaFormat,
+        typer.Option("--format", "-f", help="Output format: the schema is JSON."),
+    ] = SchemaFormat.json,
+) -> None:
     """Print the JSON Schema (draft 2020-12) of the spec language, for editors."""
     write_stdout(json.dumps(api.spec_schema(), indent=2) + "\n")
 

@@ -154,6 +154,13 @@ class ReportFormat(str, Enum):
     json = "json"
 
 
+class SchemaFormat(str, Enum):
+    """``schema``'s one format: the schema is a JSON document (accepted so that every
+    command takes ``--format json``)."""
+
+    json = "json"
+
+
 @dataclasses.dataclass(frozen=True)
 class Output:
     """How a command reports: its format, whether long tables are capped on a terminal

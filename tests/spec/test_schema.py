@@ -64,3 +64,12 @@ def test_the_command_prints_it() -> None:
     result = run_in_process("schema")
     assert result.code == 0
     assert json.loads(result.out) == spec_schema()
+
+
+def test_it_takes_format_json_like_every_command() -> None:
+    result = run_in_process("schema", "--format", "json")
+    assert result.code == 0
+    assert json.loads(result.out) == spec_schema()
+    refused = run_in_process("schema", "--format", "text")
+    assert refused.code == 2
+    assert "'text' is not one of 'json'" in refused.err
