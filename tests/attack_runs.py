@@ -45,17 +45,23 @@ def prepare(case: Case, directory: Path) -> tuple[list[str], str | None]:
 
 
 @functools.cache
-def _baseline_megabytes() -> float:
-    """Peak memory of the smallest command with this torch: what importing it costs here."""
+def _baseline_megabytes(installed: bool) -> float:
+    """Peak memory of the smallest command with this torch: what importing it costs here,
+    in a forked child or in a new process of the installed command."""
     return FORK_SERVER.run(
-        ["params", str(ROOT / "configs" / "mlp.yaml")], env=command_env()
+        ["params", str(ROOT / "configs" / "mlp.yaml")],
+        env=command_env(),
+        exec=netinspect_exe() if installed else None,
     ).megabytes
 
 
-def memory_bound(case: Case) -> float:
+def memory_bound(case: Case, installed: bool = False) -> float:
     """The case's bound in megabytes, raised by what this torch build costs beyond the one
     the bounds were set with (the same work costs the same; loading torch may not)."""
-    return case.megabytes + max(0.0, _baseline_megabytes() - BASELINE_MEGABYTES)
+    new_process = case.installed or installed
+    reference = BASELINE_MEGABYTES["installed" if new_process else "forked"]
+    extra = _baseline_megabytes(new_process) - reference
+    return case.megabytes + max(0.0, extra)
 
 
 def run_case(case: Case, directory: Path, installed: bool = False) -> Run:
@@ -69,7 +75,7 @@ def run_case(case: Case, directory: Path, installed: bool = False) -> Run:
         env=command_env(case.env),
         stdin=stdin,
         seconds=case.seconds,
-        megabytes=memory_bound(case),
+        megabytes=memory_bound(case, installed),
         exec=netinspect_exe() if case.installed or installed else None,
         **options,
     )
