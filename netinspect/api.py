@@ -451,7 +451,7 @@ def scheme(
         func = import_object(spec.name, import_path)
     except (ImportError, AttributeError) as exc:
         message = f"cannot import {spec.name}: {exc} ({searched(import_path)})"
-        raise InitError(message, spec.loc) from None
+        raise InitError(message, spec.loc) from exc
     return custom_scheme(spec, func)
 
 

@@ -28,7 +28,9 @@ def import_object(text: str, search: Sequence[str] = ()) -> object:
     ``search`` (``--import-path``; by default the working directory) are appended to
     ``sys.path``, never put first, so a file beside a spec named like a library
     (``safetensors.py``, ``yaml.py``) cannot take its place, neither for this import nor for
-    any later one. Raises ImportError or AttributeError for the caller to report.
+    any later one. Raises ImportError (also when the module's own code raised anything
+    else: a broken third-party install is the user's environment, not a netinspect bug) or
+    AttributeError, for the caller to report.
     """
     module_name, _, attribute = text.partition(":")
     _imported.append(text)  # before the import: a failing module may have run some code
@@ -36,7 +38,12 @@ def import_object(text: str, search: Sequence[str] = ()) -> object:
         path = os.path.abspath(directory)
         if path not in sys.path:
             sys.path.append(path)
-    found: object = importlib.import_module(module_name)
+    try:
+        found: object = importlib.import_module(module_name)
+    except ImportError:
+        raise
+    except (Exception, SystemExit) as exc:  # the module's own code failed: the user's to fix
+        raise ImportError(f"importing {module_name} raised {type(exc).__name__}: {exc}") from exc
     for part in attribute.split("."):
         found = getattr(found, part)
     return found
@@ -70,14 +77,14 @@ def build_target(text: str, device: str, search: Sequence[str] = ()) -> nn.Modul
     try:
         factory = import_object(text, search)
     except (ImportError, AttributeError) as exc:
-        raise OptionError(f"cannot import {text}: {exc} ({searched(search)})", where) from None
+        raise OptionError(f"cannot import {text}: {exc} ({searched(search)})", where) from exc
     if not callable(factory):
         raise OptionError(f"{text} is not callable; give a class or a function", where)
     try:
         with torch.device(device):
             model = factory()
     except (Exception, SystemExit) as exc:  # the user's factory: its failure is theirs
-        raise OptionError(f"calling {text}() failed: {type(exc).__name__}: {exc}", where) from None
+        raise OptionError(f"calling {text}() failed: {type(exc).__name__}: {exc}", where) from exc
     if not isinstance(model, nn.Module):
         raise OptionError(f"{text}() returned {type(model).__name__}, not a torch.nn.Module", where)
     return model

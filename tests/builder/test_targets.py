@@ -30,9 +30,16 @@ def where():
 """
 
 
+# A third-party package whose own import fails (torchvision built for another torch).
+BROKEN_PACKAGE = """
+raise RuntimeError("operator torchvision::nms does not exist")
+"""
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     (tmp_path / "my_models.py").write_text(FACTORY)
+    (tmp_path / "broken_vision.py").write_text(BROKEN_PACKAGE)
     return tmp_path
 
 
@@ -92,6 +99,11 @@ def test_a_users_factory_is_built_on_meta_and_dry_runs(project: Path) -> None:
         ("my_models:broken", "calling my_models:broken() failed: ValueError: no weights here"),
         ("my_models:missing", "cannot import my_models:missing"),
         ("no_such_module:thing", "cannot import no_such_module:thing"),
+        (
+            "broken_vision:resnet50",
+            "cannot import broken_vision:resnet50: importing broken_vision raised "
+            "RuntimeError: operator torchvision::nms does not exist",
+        ),
     ],
 )
 def test_bad_targets_are_exit_1(project: Path, target: str, message: str) -> None:
@@ -99,3 +111,12 @@ def test_bad_targets_are_exit_1(project: Path, target: str, message: str) -> Non
     assert result.code == 1
     assert message in result.err
     assert "Traceback" not in result.err
+
+
+def test_with_debug_a_failing_import_shows_the_users_traceback(project: Path) -> None:
+    result = run_netinspect(
+        "tree", "broken_vision:resnet50", "--allow-import", "--debug", cwd=project
+    )
+    assert result.code == 1
+    assert "Traceback" in result.err
+    assert 'broken_vision.py", line 2' in result.err
