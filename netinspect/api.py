@@ -410,11 +410,20 @@ def check(
 
 
 def diff(before: CompiledModel, after: CompiledModel) -> DiffReport:
-    """Parameters added, removed, and changed in shape or dtype, by name."""
+    """Parameters added, removed, and changed in shape or dtype, by name. The two sides are
+    labelled by their models' names, or by their files when those names are the same."""
     from netinspect.analysis.diff import diff as diff_of
     from netinspect.analysis.params import params as params_of
 
-    return diff_of(params_of(before.module, before.name), params_of(after.module, after.name))
+    labels = before.name, after.name
+    if before.name == after.name:
+        labels = _file_of(before), _file_of(after)
+    return diff_of(params_of(before.module, labels[0]), params_of(after.module, labels[1]))
+
+
+def _file_of(model: CompiledModel) -> str:
+    """The spec file a model came from (``<stdin>`` for standard input), or its name."""
+    return model.spec.model.loc.file if model.spec is not None else model.name
 
 
 def spec_schema() -> dict[str, object]:

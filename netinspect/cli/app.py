@@ -35,7 +35,11 @@ class _PlainFlags:
 
 
 class _Command(_PlainFlags, TyperCommand):
-    pass
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """The usage line as man pages write it: ``diff [OPTIONS] A B``, where Typer
+        braces a required argument (``{A}``), a notation no shell help uses."""
+        pieces: list[str] = super().collect_usage_pieces(ctx)
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
 
 
 class _Group(_PlainFlags, TyperGroup):

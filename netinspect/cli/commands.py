@@ -31,7 +31,7 @@ from netinspect.cli.options import (
 )
 from netinspect.cli.output import capped, emit, progress, write_stdout
 from netinspect.dtypes import ParamDtype
-from netinspect.errors import ExitCode
+from netinspect.errors import ExitCode, Location, OptionError
 from netinspect.limits import Limits
 from netinspect.spec.schemes import SCHEME_NAMES
 
@@ -248,8 +248,10 @@ def check(
 
 @command(INSPECTS)
 def diff(
-    before: Annotated[str, typer.Argument(help="The spec before: a path, or - for stdin.")],
-    after: Annotated[str, typer.Argument(help="The spec after.")],
+    before: Annotated[
+        str, typer.Argument(metavar="A", help="The spec before: a path, or - for stdin.")
+    ],
+    after: Annotated[str, typer.Argument(metavar="B", help="The spec after.")],
     exit_code: Annotated[
         bool,
         typer.Option("--exit-code", help="Exit 3 when they differ, like git diff."),
@@ -264,6 +266,10 @@ def diff(
     from netinspect.render.json import diff_json
     from netinspect.render.text import diff_table
 
+    if before == after == "-":
+        raise OptionError(
+            "standard input can be read once: give at most one of A and B as -", Location("B")
+        )
     old = _inspected(before, example, imports, limits)
     new = _inspected(after, example, imports, limits)
     report = api.diff(old, new)

@@ -62,7 +62,7 @@ def rendered(renderable: RenderableType) -> str:
     ):
         text = renderable.plain(real.width)  # plain text, fast, for a pipe or a file
         if text is not None:
-            return text
+            return _without_trailing_spaces(text)
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -75,7 +75,14 @@ def rendered(renderable: RenderableType) -> str:
         emoji=False,
     )
     console.print(renderable)
-    return buffer.getvalue()
+    text = buffer.getvalue()
+    return text if real.is_terminal else _without_trailing_spaces(text)
+
+
+def _without_trailing_spaces(text: str) -> str:
+    """Text for a pipe or a file: rich pads every line of a table to its width, which a diff,
+    a golden file or an editor only trips over."""
+    return "\n".join(line.rstrip(" ") for line in text.split("\n"))
 
 
 def write_stdout(text: str) -> None:

@@ -67,3 +67,25 @@ def test_lazy_specs_compare_after_an_input() -> None:
     )
     assert result.code == 0
     assert "7,946 -> 7,946" in result.out
+
+
+def test_two_versions_of_one_model_are_named_by_their_files(tmp_path: Path) -> None:
+    mlp = (CONFIGS / "mlp.yaml").read_text()
+    (tmp_path / "mlp.yaml").write_text(mlp)
+    (tmp_path / "mlp_wide.yaml").write_text(mlp.replace("Linear: [4, 8]", "Linear: [4, 9]"))
+    result = run_netinspect("diff", "mlp.yaml", "mlp_wide.yaml", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[0] == "mlp.yaml -> mlp_wide.yaml"
+    result = run_netinspect("diff", "mlp.yaml", "-", "--format", "json", cwd=tmp_path, stdin=mlp)
+    assert (json.loads(result.out)["before"], json.loads(result.out)["after"]) == (
+        "mlp.yaml",
+        "<stdin>",
+    )
+
+
+def test_standard_input_is_read_once() -> None:
+    result = run_netinspect("diff", "-", "-", stdin="model: [ReLU]\n")
+    assert result.code == 1
+    assert result.err.startswith("B: error: standard input can be read once")
+    usage = run_netinspect("diff", "--help")
+    assert "Usage: netinspect diff [OPTIONS] A B" in usage.out

@@ -184,3 +184,23 @@ def test_option_errors_name_the_option() -> None:
     error = json.loads(result.out)["error"]
     assert (error["file"], error["line"]) == ("--input", None)
     assert Location("--input").file == "--input"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("params", "configs/tied.yaml"),
+        ("dry-run", "configs/rgnet.yaml"),
+        ("shared", "configs/tiny_lm.yaml"),
+        ("tree", "configs/lazy_cnn.yaml"),
+        ("diff", "configs/mlp.yaml", "configs/tied.yaml"),
+        ("check", "configs/mlp.yaml", "--max-params", "1K"),
+    ],
+    ids=" ".join,
+)
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "rich"])
+def test_piped_text_has_no_trailing_spaces(args: tuple[str, ...], fast: bool) -> None:
+    result = run_netinspect(*args, env={} if fast else {"NETINSPECT_NO_FAST_PATHS": "1"})
+    assert result.code == 0, result.err
+    padded = [line for line in result.out.splitlines() if line != line.rstrip()]
+    assert padded == []
