@@ -99,13 +99,15 @@ MARK_THEN_DRY_RUN = """
 """
 
 
-def test_without_the_dynamo_cache_torch_imports_dynamo_as_before() -> None:
+def test_without_the_dynamo_cache_nothing_is_marked_and_results_stay() -> None:
     marked, flops, imported = _python(MARK_THEN_DRY_RUN.format(patch=""))
     assert int(marked) > 0
     assert imported == "False"
+    # Torch then does what it always did (torch 2.13 imports dynamo on the first Python
+    # meta kernel; older releases may not): only the time differs.
     absent = "dynamo._marking_works = lambda wrapper: False  # torch without the cache"
-    assert _python(MARK_THEN_DRY_RUN.format(patch=absent)) == ["0", flops, "True"]
-    assert _python(MARK_THEN_DRY_RUN.format(patch=""), env=OFF) == ["0", flops, "True"]
+    assert _python(MARK_THEN_DRY_RUN.format(patch=absent))[:2] == ["0", flops]
+    assert _python(MARK_THEN_DRY_RUN.format(patch=""), env=OFF)[:2] == ["0", flops]
 
 
 # -- copier --------------------------------------------------------------------------------
