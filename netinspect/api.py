@@ -256,9 +256,9 @@ def choose_input(
     shape: tuple[int, ...] | None = None,
     dtype: torch.dtype | None = None,
 ) -> InputSpec:
-    """The example input: ``shape`` wins over the spec's ``input:``, and ``dtype`` over
-    both dtypes (a floating input takes the parameters' dtype when it runs). A Python
-    target has no spec, so it needs a shape."""
+    """The example input: ``shape`` wins over the spec's ``input:``, and ``dtype`` over the
+    spec's input dtype. An input whose dtype nobody stated is floating and takes the
+    parameters' dtype when it runs. A Python target has no spec, so it needs a shape."""
     from netinspect.dtypes import dtype_name
     from netinspect.spec.model import check_shape
 
@@ -266,16 +266,19 @@ def choose_input(
     where = spec.model.loc if spec else Location("--input")
     dtype_text = dtype_name(dtype) if dtype is not None else None
     if shape is not None:
-        base_dtype = spec.input.dtype if spec and spec.input else "float32"
+        stated = spec.input if spec and spec.input and spec.input.dtype_given else None
         check_shape(shape, "the input", where)
-        return InputSpec(tuple(shape), dtype_text or base_dtype, where)
+        base_dtype = stated.dtype if stated else "float32"
+        return InputSpec(tuple(shape), dtype_text or base_dtype, where, bool(dtype_text or stated))
     if spec is None or spec.input is None:
         raise OptionError(
             "no example input: the spec has no input: and no --input was given",
             where if spec else None,
             "Give one, e.g. --input 2x4 (batch first), or add 'input: [2, 4]' to the spec.",
         )
-    return dataclasses.replace(spec.input, dtype=dtype_text or spec.input.dtype)
+    if dtype_text is None:
+        return spec.input
+    return dataclasses.replace(spec.input, dtype=dtype_text, dtype_given=True)
 
 
 def _spec_of(source: Source | CompiledModel | None) -> Spec | None:
@@ -319,12 +322,12 @@ def _forward(model: CompiledModel, chosen: InputSpec, device: str) -> DryRunRepo
 
 
 def _input_dtype(model: CompiledModel, chosen: InputSpec) -> torch.dtype:
-    """Floating inputs take the parameters' dtype (a bfloat16 model gets bfloat16 data, as
-    its layers require); integer inputs keep theirs."""
+    """A stated dtype as given; an unstated floating one takes the parameters' dtype (a
+    bfloat16 model gets bfloat16 data, as its layers require)."""
     from netinspect.dtypes import torch_dtype
 
     dtype = torch_dtype(chosen.dtype)
-    if not dtype.is_floating_point:
+    if chosen.dtype_given or not dtype.is_floating_point:
         return dtype
     if model.spec is not None:
         return torch_dtype(model.spec.dtype)

@@ -94,6 +94,10 @@ class InputSpec:
     shape: tuple[int, ...]
     dtype: str
     loc: Location
+    # Whether the dtype was stated (the spec's input dtype:, or --input-dtype). An unstated
+    # floating dtype follows the parameters' (a float64 model gets float64 data); a stated
+    # one is used as given, and torch's own dtype rules answer for it.
+    dtype_given: bool = False
 
 
 @dataclass(frozen=True)

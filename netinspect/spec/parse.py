@@ -326,7 +326,7 @@ def _input(node: Node) -> InputSpec:
             "float32" if dtype_node is None else _choice(dtype_node, INPUT_DTYPES, "input dtype")
         )
         shape = _positive_ints(shape_node, "input shape")
-        return InputSpec(_input_shape(shape, shape_node), dtype, node.loc)
+        return InputSpec(_input_shape(shape, shape_node), dtype, node.loc, dtype_node is not None)
     return InputSpec(_input_shape(_positive_ints(node, "input"), node), "float32", node.loc)
 
 

@@ -3,6 +3,7 @@ materialized shapes and identity groups from the same network written by hand.""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from netinspect.analysis import shared
 from netinspect.analysis.dryrun import dry_run
 from netinspect.cli.options import parse_shape
 from netinspect.errors import ForwardError, MemoryLimitError, OptionError
-from tests.conftest import CONFIG_NAMES, CONFIGS, sequential
+from tests.conftest import CONFIG_NAMES, CONFIGS, run_netinspect, sequential
 from tests.reference import REFERENCES
 
 SMALL = [n for n in CONFIG_NAMES if n != "huge"]
@@ -328,3 +329,26 @@ def test_flops_in_a_blocks_own_forward_are_counted(device: str) -> None:
     report = dry_run(model, x)
     assert report.flops == counter.get_total_flops() == 2 * 2 * (2 * 8 * 8 * 8)
     assert [c.flops for c in report.layers] == [4096, 2048, 1024, 0, 2048, 1024]
+
+
+F64 = "dtype: float64\ninput: [2, 4]\nmodel:\n  - Linear: [4, 8]\n"
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_a_stated_input_dtype_is_used_as_given(tmp_path: Any, device: str) -> None:
+    spec = tmp_path / "f64.yaml"
+    spec.write_text(F64)
+    unstated = run_netinspect("dry-run", str(spec), "--device", device, "--format", "json")
+    assert json.loads(unstated.out)["input_dtype"] == "float64"  # follows the parameters
+    stated = run_netinspect("dry-run", str(spec), "--device", device, "--input-dtype", "float16")
+    assert stated.code == 1
+    assert stated.err.startswith(f"{spec}:4:5: error: layer 0, Linear")
+    assert "float16" in stated.err
+    assert "--input-dtype" in stated.err
+    torch_refuses = torch.nn.Linear(4, 8, dtype=torch.float64)
+    with pytest.raises(RuntimeError):  # what the located error stands for
+        torch_refuses(torch.zeros(2, 4, dtype=torch.float16))
+    spec.write_text(F64.replace("input: [2, 4]", "input: {shape: [2, 4], dtype: float32}"))
+    in_spec = run_netinspect("dry-run", str(spec), "--device", device)
+    assert in_spec.code == 1
+    assert "float32 and float64" in in_spec.err
