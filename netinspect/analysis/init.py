@@ -37,12 +37,14 @@ from netinspect.spec.model import SchemeSpec, did_you_mean
 from netinspect.spec.schemes import INIT_FUNCTIONS, SCHEME_NAMES
 
 #: Schemes that need a fan (or a matrix), and the tensor ranks each accepts.
-_RANKS: dict[str, tuple[int, int]] = {
-    "xavier_uniform_": (2, 5),
-    "xavier_normal_": (2, 5),
-    "kaiming_uniform_": (2, 5),
-    "kaiming_normal_": (2, 5),
-    "orthogonal_": (2, 5),
+# The ranks each torch.nn.init function accepts (None: no upper bound; a fan is computed
+# from dims 0 and 1 times the product of the rest, whatever their number).
+_RANKS: dict[str, tuple[int, int | None]] = {
+    "xavier_uniform_": (2, None),
+    "xavier_normal_": (2, None),
+    "kaiming_uniform_": (2, None),
+    "kaiming_normal_": (2, None),
+    "orthogonal_": (2, None),
     "sparse_": (2, 2),
     "eye_": (2, 2),
     "dirac_": (3, 5),
@@ -346,9 +348,11 @@ def _is_off(measured: float, expected: float | None, n: int) -> bool:
 def _misfit(scheme: Scheme, p: torch.Tensor) -> str:
     """Why ``scheme`` cannot apply to a tensor of this rank (a fan needs 2 dims), or ""."""
     ranks = _RANKS.get(scheme.torch_name or "")
-    if ranks and not ranks[0] <= p.dim() <= ranks[1]:
+    if ranks and not ranks[0] <= p.dim() <= (ranks[1] or p.dim()):
         low, high = ranks
-        need = f"{low}" if low == high else f"{low} to {high}"
+        need = (
+            f"at least {low}" if high is None else f"{low}" if low == high else f"{low} to {high}"
+        )
         return f"kept default: {scheme.name} needs {need} dims, this has {p.dim()}"
     return ""
 

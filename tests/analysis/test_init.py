@@ -124,7 +124,23 @@ def test_constants_and_eye() -> None:
 def test_fan_schemes_skip_one_dimensional_weights() -> None:
     model, report = init_text("model:\n  - LayerNorm: 8\n  - Linear: [8, 8]\n", scheme("xavier"))
     assert torch.all(model.get_parameter("0.weight") == 1)  # LayerNorm's own default
-    assert "needs 2 to 5 dims, this has 1" in row(report, "0.weight").note
+    assert "needs at least 2 dims, this has 1" in row(report, "0.weight").note
+
+
+@pytest.mark.parametrize("name", ["xavier", "kaiming", "orthogonal", "dirac", "eye"])
+@pytest.mark.parametrize("rank", [1, 2, 3, 5, 6])
+def test_a_scheme_applies_to_every_rank_torch_accepts(name: str, rank: int) -> None:
+    from netinspect.analysis.init import _misfit
+
+    tensor = torch.empty((2,) * rank)
+    chosen = netinspect.scheme(parse_scheme(name))
+    assert chosen.func is not None
+    try:
+        chosen.func(tensor.clone())
+        torch_accepts = True
+    except (ValueError, RuntimeError):
+        torch_accepts = False
+    assert (_misfit(chosen, tensor) == "") == torch_accepts, _misfit(chosen, tensor)
 
 
 def test_an_off_std_is_marked() -> None:
