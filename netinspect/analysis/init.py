@@ -83,6 +83,15 @@ class Rule:
     loc: Location = field(default=Location("--scheme"), compare=False)
 
 
+def type_matches(module: nn.Module, wanted: str) -> bool:
+    """Whether ``module`` is of the class named ``wanted`` or a subclass of it, as
+    ``isinstance`` would say (``Linear`` takes attention's ``NonDynamicallyQuantizableLinear``);
+    ``=Linear`` takes that class only."""
+    if wanted.startswith("="):
+        return type(module).__name__ == wanted[1:]
+    return any(cls.__name__ == wanted for cls in type(module).__mro__)
+
+
 @dataclass(frozen=True)
 class ParamInit:
     name: str
@@ -227,7 +236,7 @@ def plan(module: nn.Module, rules: Iterable[Rule]) -> Planned:
     for rule in rules:
         touched = False
         for path, mod in modules:
-            if rule.match_type is not None and type(mod).__name__ != rule.match_type:
+            if rule.match_type is not None and not type_matches(mod, rule.match_type):
                 continue
             if rule.match_path is not None and not fnmatchcase(path, rule.match_path):
                 continue

@@ -314,7 +314,11 @@ def init(
         str | None, typer.Option("--select", help="Only modules whose path matches this glob.")
     ] = None,
     layer_type: Annotated[
-        str | None, typer.Option("--type", help="Only modules of this class, e.g. Linear.")
+        str | None,
+        typer.Option(
+            "--type",
+            help="Only modules of this class or a subclass: Linear (=Linear: that class only).",
+        ),
     ] = None,
     seed: Annotated[
         int | None,

@@ -578,3 +578,21 @@ def test_a_seed_beyond_64_bits_is_a_usage_error() -> None:
         "init", str(CONFIGS / "mlp.yaml"), "--scheme", "zeros", "--seed", str(2**64 - 1)
     )
     assert ok.code == 0, ok.err
+
+
+def test_type_takes_subclasses_as_isinstance_does(tmp_path: Path) -> None:
+    spec = tmp_path / "mha.yaml"
+    spec.write_text("model:\n  - MultiheadAttention: {embed_dim: 8, num_heads: 2}\n")
+    with torch.device("meta"):
+        out_proj = nn.MultiheadAttention(8, 2).out_proj
+    assert isinstance(out_proj, nn.Linear)
+    assert type(out_proj) is not nn.Linear  # NonDynamicallyQuantizableLinear
+    result = run_netinspect("init", str(spec), "--scheme", "zeros", "--type", "Linear",
+                            "--format", "json")  # fmt: skip
+    assert result.code == 0, result.err
+    schemes = {p["name"]: p["scheme"] for p in json.loads(result.out)["parameters"]}
+    assert schemes["0.out_proj.weight"] == "zeros"
+    assert schemes["0.in_proj_weight"] == "default"
+    exact = run_netinspect("init", str(spec), "--scheme", "zeros", "--type", "=Linear")
+    assert exact.code == 1
+    assert "no parameter matches type '=Linear'" in exact.err
