@@ -12,9 +12,23 @@ Inputs are built here in Python, so a 2 MB file or a billion-laughs document is 
 
 from __future__ import annotations
 
+import inspect
 import re
+import typing
 from dataclasses import dataclass, field
 
+
+def _choices_declared() -> bool:
+    """Whether this torch declares its arguments' choices (``Literal[...]``), which
+    netinspect lists in its own message; older releases say ``str`` and torch's own
+    message answers."""
+    import torch
+
+    annotation = inspect.signature(torch.nn.init.kaiming_uniform_).parameters["mode"].annotation
+    return typing.get_origin(annotation) is typing.Literal
+
+
+CHOICES_DECLARED = _choices_declared()
 SECONDS = 10.0  # a bound far above every case here (most answer in a second)
 MEGABYTES = 700  # the whole process, torch included (about 300 MB of it)
 # The bounds above were set with torch 2.13's CPU build, where `netinspect params` on a tiny
@@ -518,8 +532,12 @@ for scheme, what in (
     ("uniform:a=1,b=0", "the bounds are reversed"),
     ("xavier:gain=.nan", "gain must be a finite number"),
     ("constant:val=.inf", "val must be a finite number"),
-    ("kaiming:mode=fan_up", "mode must be one of"),
-    ("kaiming:nonlinearity=swish", "nonlinearity must be one of"),
+    # torch releases that declare these as plain str (2.6 does) answer with their own message
+    ("kaiming:mode=fan_up", "mode must be one of" if CHOICES_DECLARED else "mode must be"),
+    (
+        "kaiming:nonlinearity=swish",
+        "nonlinearity must be one of" if CHOICES_DECLARED else "Unsupported nonlinearity",
+    ),
     ("trunc_normal:std=0", "trunc_normal needs std > 0"),
     ("normal:std=99999999999999999999", "does not fit in 64 bits"),
     ("orthogonal:gain=-1", "gain must be at least 0"),

@@ -2,13 +2,16 @@
 
 Golden files pin human output (torchinfo's way): one expected-output file per case under
 tests/golden/. Regenerate them after an intended change with ``pytest --update-golden``
-and review the diff.
+and review the diff. They are written with the torch the Makefile pins; where another
+release prints a layer differently (its own ``repr``: LayerNorm gained ``bias=`` in 2.1x),
+``make compat`` keeps that release's version beside them, in tests/golden/torch-X.Y/.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -173,11 +176,32 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+def _torch_release() -> str:
+    import torch
+
+    return ".".join(torch.__version__.split("+")[0].split(".")[:2])
+
+
+def _pinned_release() -> str:
+    """The torch release the Makefile pins: the one the goldens are written with."""
+    pinned = re.search(r"^TORCH\s*:= torch==(\d+\.\d+)", (ROOT / "Makefile").read_text(), re.M)
+    assert pinned, "the Makefile pins no torch"
+    return pinned.group(1)
+
+
 def check_golden(name: str, actual: str, update: bool) -> None:
     path = GOLDEN / name
+    versioned = GOLDEN / f"torch-{_torch_release()}" / name
+    pinned = _torch_release() == _pinned_release()
     if update:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual)
+        if not pinned and path.exists() and path.read_text() == actual:
+            versioned.unlink(missing_ok=True)  # this release prints what the pinned one does
+            return
+        target = path if pinned else versioned
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(actual)
         return
+    if not pinned and versioned.exists():
+        path = versioned
     assert path.exists(), f"no golden file {path.name}; run pytest --update-golden"
-    assert actual == path.read_text(), f"output differs from {path.name}"
+    assert actual == path.read_text(), f"output differs from {path}"

@@ -60,6 +60,7 @@ class Scheme:
     func: Callable[..., Any] | None  # None: keep the layer's own default init
     kwargs: dict[str, Any]  # the arguments the user gave, passed to func
     resolved: dict[str, Any] = field(default_factory=dict)  # with the defaults filled in
+    kept: str = ""  # why a tensor this reached keeps its default instead (a note)
 
     @property
     def label(self) -> str:
@@ -240,6 +241,9 @@ def plan(module: nn.Module, rules: Iterable[Rule]) -> Planned:
                 continue
             if rule.match_path is not None and not fnmatchcase(path, rule.match_path):
                 continue
+            blanket_over_norm = (
+                _is_norm(mod) and rule.match_type is None and rule.match_path is None
+            )
             for name, p in mod.named_parameters(recurse=False):
                 scheme = (
                     rule.weight
@@ -248,12 +252,36 @@ def plan(module: nn.Module, rules: Iterable[Rule]) -> Planned:
                     if _kind(name) == "bias"
                     else None
                 )
+                if scheme is not None and blanket_over_norm and scheme.func is not None:
+                    scheme = replace(_DEFAULT, kept=_NORM_KEPT.format(type(mod).__name__))
                 if scheme is not None:
                     chosen[id(p)] = (first_name[id(p)], p, scheme, rule.loc)
                     touched = True
         if not touched:
             raise InitError(_no_match(rule, modules), rule.loc)
     return chosen
+
+
+# Normalization layers: their weight is a scale that starts at 1 and their bias a shift
+# that starts at 0, not a matrix to draw. A rule for every module leaves them alone (as
+# Hugging Face's _init_weights and nanoGPT do); a rule that names them (--type, --select)
+# reaches them.
+_NORMS: tuple[type[nn.Module], ...] = tuple(
+    cls
+    for cls in (
+        nn.modules.batchnorm._NormBase,
+        nn.LayerNorm,
+        nn.GroupNorm,
+        getattr(nn, "RMSNorm", None),
+    )
+    if cls is not None
+)
+_NORM_KEPT = "kept default: {} is a norm layer; name it with --type or --select"
+_DEFAULT = Scheme("default", None, {})
+
+
+def _is_norm(module: nn.Module) -> bool:
+    return isinstance(module, _NORMS)
 
 
 def _no_match(rule: Rule, modules: list[tuple[str, nn.Module]]) -> str:
@@ -373,7 +401,7 @@ def _apply(scheme: Scheme, p: nn.Parameter, name: str, where: Location) -> str:
     their own function raising): an error naming the parameter and where the rule is.
     """
     if scheme.func is None:
-        return ""
+        return scheme.kept
     misfit = _misfit(scheme, p)
     if misfit:
         return misfit

@@ -42,6 +42,15 @@ if TYPE_CHECKING:
 SpecArg = Annotated[
     str,
     typer.Argument(
+        help="The YAML spec (a path, or - for standard input), or with --allow-import a "
+        "Python package.module:callable that returns the model.",
+        metavar="SPEC",
+        show_default=True,
+    ),
+]
+InitSpecArg = Annotated[  # init takes specs only: its --allow-import is for schemes
+    str,
+    typer.Argument(
         help="The YAML spec: a path, or - for standard input.", metavar="SPEC", show_default=True
     ),
 ]
@@ -297,7 +306,7 @@ def schema(
     }
 )
 def init(
-    spec: SpecArg = DEFAULT_SPEC,
+    spec: InitSpecArg = DEFAULT_SPEC,
     scheme: Annotated[
         str | None,
         typer.Option(
@@ -308,8 +317,13 @@ def init(
         ),
     ] = None,
     bias: Annotated[
-        str, typer.Option("--bias", help="Scheme for biases where --scheme applies.")
-    ] = "zeros",
+        str | None,
+        typer.Option(
+            "--bias",
+            help="Scheme for biases where --scheme applies (zeros; with --scheme default, "
+            "default).",
+        ),
+    ] = None,
     select: Annotated[
         str | None, typer.Option("--select", help="Only modules whose path matches this glob.")
     ] = None,
@@ -346,8 +360,7 @@ def init(
 ) -> None:
     """Initialize the weights with named schemes and report what each parameter now holds.
 
-    The spec's init: rules apply first, in order; --scheme (with --bias, --select, --type)
-    applies last and wins. Parameters no rule reaches keep their layer's default init.
+    The spec's init: rules apply first, then --scheme; unreached parameters keep their default.
     """
     loaded = _spec(spec, limits)
     process.allocating()  # real weights
@@ -357,6 +370,8 @@ def init(
     if scheme is not None:
         search = tuple(import_path or ())
         weight = api.scheme(parse_scheme(scheme), allow_import=allow_import, import_path=search)
+        if bias is None:  # the layer's own init means all of it, biases included
+            bias = "default" if weight.name == "default" else "zeros"
         bias_scheme = api.scheme(
             parse_scheme(bias, "--bias"), allow_import=allow_import, import_path=search
         )

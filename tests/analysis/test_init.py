@@ -18,6 +18,7 @@ from netinspect.analysis.init import InitReport, ParamInit, Rule
 from netinspect.cli.options import parse_scheme
 from netinspect.errors import InitError, Location, MemoryLimitError, OptionError, OutputFileError
 from netinspect.files import atomic_write
+from tests.attacks import CHOICES_DECLARED
 from tests.conftest import CONFIGS, run_netinspect, sequential
 from tests.reference import REFERENCES
 
@@ -122,8 +123,8 @@ def test_constants_and_eye() -> None:
 
 
 def test_fan_schemes_skip_one_dimensional_weights() -> None:
-    model, report = init_text("model:\n  - LayerNorm: 8\n  - Linear: [8, 8]\n", scheme("xavier"))
-    assert torch.all(model.get_parameter("0.weight") == 1)  # LayerNorm's own default
+    model, report = init_text("model:\n  - PReLU: 8\n  - Linear: [8, 8]\n", scheme("xavier"))
+    assert torch.all(model.get_parameter("0.weight") == 0.25)  # PReLU's own default
     assert "needs at least 2 dims, this has 1" in row(report, "0.weight").note
 
 
@@ -310,7 +311,12 @@ def test_init_json_follows_the_contract() -> None:
             "normal has no argument 'sd'; it takes mean: float = 0.0, std: float = 1.0",
         ),
         ("normal:std=abc", "std must be a number, got 'abc'"),
-        ("kaiming:mode=fan_up", "mode must be one of 'fan_in', 'fan_out'"),
+        (
+            "kaiming:mode=fan_up",
+            "mode must be one of 'fan_in', 'fan_out'"
+            if CHOICES_DECLARED
+            else "mode must be 'fan_in' or 'fan_out'",
+        ),
         ("xavir", "unknown init scheme 'xavir'"),
         ("default:x=1", "takes no arguments"),
         ("my_inits:clip", "netinspect imports code only when you allow it"),
@@ -471,7 +477,9 @@ def test_only_layers_overwritten_whole_skip_their_default_init() -> None:
     # LayerNorm's 1-D weight keeps its default under a fan scheme; BatchNorm has buffers;
     # a lazy layer has no shape yet.
     assert _overwritten(text, scheme("kaiming")) == {"0", "3"}
-    assert _overwritten(text, scheme("ones")) == {"0", "1", "3"}
+    assert _overwritten(text, scheme("ones")) == {"0", "3"}  # a norm layer is named or kept
+    norms_too = Rule(*(netinspect.scheme(parse_scheme("ones")),) * 2, "LayerNorm")
+    assert _overwritten(text, norms_too) == {"1"}
     weights_only = Rule(netinspect.scheme(parse_scheme("ones")), None)
     assert _overwritten(text, weights_only) == {"3"}  # layer 0's bias keeps its default
     assert _overwritten(text, scheme("default")) == set()
@@ -505,7 +513,12 @@ def test_skipped_layers_get_their_scheme_and_the_others_their_defaults() -> None
         ("constant:val=.inf", "val must be a finite number, got inf"),
         ("orthogonal:gain=-2", "gain must be at least 0"),
         ("dirac:groups=0", "groups must be at least 1"),
-        ("kaiming:nonlinearity=swish", "nonlinearity must be one of 'linear'"),
+        (
+            "kaiming:nonlinearity=swish",
+            "nonlinearity must be one of 'linear'"
+            if CHOICES_DECLARED
+            else "Unsupported nonlinearity swish",
+        ),
         ("kaiming:nonlinearity=leaky_relu,a=x", "a must be a number"),
         ("normal:std=99999999999999999999", "does not fit in 64 bits"),
     ],
@@ -596,3 +609,43 @@ def test_type_takes_subclasses_as_isinstance_does(tmp_path: Path) -> None:
     exact = run_netinspect("init", str(spec), "--scheme", "zeros", "--type", "=Linear")
     assert exact.code == 1
     assert "no parameter matches type '=Linear'" in exact.err
+
+
+def test_a_rule_for_every_module_leaves_norm_layers_their_defaults(tmp_path: Path) -> None:
+    spec = tmp_path / "m.yaml"
+    spec.write_text("model:\n  - Linear: [8, 8]\n  - LayerNorm: 8\n  - BatchNorm1d: 8\n")
+    out = tmp_path / "w.safetensors"
+    result = run_netinspect(
+        "init", str(spec), "--scheme", "normal:std=0.02", "--seed", "0", "--out", str(out),
+        "--format", "json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    rows = {p["name"]: p for p in json.loads(result.out)["parameters"]}
+    assert rows["0.weight"]["scheme"] == "normal(std=0.02)"
+    for name in ("1.weight", "1.bias", "2.weight", "2.bias"):
+        assert rows[name]["scheme"] == "default"
+        assert "is a norm layer; name it with --type or --select" in rows[name]["note"]
+    with safe_open(str(out), "pt") as f:
+        assert torch.equal(f.get_tensor("1.weight"), torch.ones(8))  # LayerNorm's own init
+        assert torch.equal(f.get_tensor("2.bias"), torch.zeros(8))
+    named = run_netinspect("init", str(spec), "--scheme", "normal:std=0.02", "--type",
+                           "LayerNorm", "--format", "json")  # fmt: skip
+    rows = {p["name"]: p for p in json.loads(named.out)["parameters"]}
+    assert rows["1.weight"]["scheme"] == "normal(std=0.02)"
+    assert rows["1.bias"]["scheme"] == "zeros"
+
+
+def test_scheme_default_is_the_layers_own_init_biases_included(tmp_path: Path) -> None:
+    out = tmp_path / "w.safetensors"
+    result = run_netinspect("init", str(CONFIGS / "mlp.yaml"), "--scheme", "default",
+                            "--seed", "7", "--out", str(out))  # fmt: skip
+    assert result.code == 0, result.err
+    torch.manual_seed(7)
+    reference = REFERENCES["mlp"]()
+    with safe_open(str(out), "pt") as f:
+        for name, p in reference.named_parameters():
+            assert torch.equal(f.get_tensor(name), p.detach()), name
+    zeros = run_netinspect("init", str(CONFIGS / "mlp.yaml"), "--scheme", "default",
+                           "--bias", "zeros", "--format", "json")  # fmt: skip
+    rows = {p["name"]: p for p in json.loads(zeros.out)["parameters"]}
+    assert rows["0.bias"]["zeros"] == 1.0
