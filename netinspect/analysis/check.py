@@ -16,7 +16,7 @@ Measure: TypeAlias = int | tuple[int, ...] | None  # a count, bytes, a shape, or
 @dataclass(frozen=True)
 class Check:
     name: str  # the option that set it: "max-params", "expect-output", ...
-    kind: Literal["count", "bytes", "shape"]
+    kind: Literal["count", "flops", "bytes", "shape"]
     limit: Measure
     value: Measure  # what was measured; None: the pass gave no tensor
     ok: bool
@@ -52,7 +52,7 @@ def check(
         checks.append(Check("max-bytes", "bytes", max_bytes, n_bytes, n_bytes <= max_bytes))
     if max_flops is not None:
         assert flops is not None, "max_flops needs the dry-run's FLOPs"
-        checks.append(Check("max-flops", "count", max_flops, flops, flops <= max_flops))
+        checks.append(Check("max-flops", "flops", max_flops, flops, flops <= max_flops))
     if expect_output is not None:
         checks.append(
             Check("expect-output", "shape", expect_output, output, output == expect_output)

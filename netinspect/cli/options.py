@@ -62,10 +62,10 @@ def _shown(text: str) -> str:
 
 
 def _scaled(text: str, units: Mapping[str, int], commas: bool = False) -> int | None:
-    """``1.5 TB`` with ``units`` (lower case) to 1500000000000, exactly (no float on the
-    way); None when it is not a number and unit, or beyond 64 bits."""
+    """``1.5 TB`` (or ``1.5e12``) with ``units`` (lower case) to 1500000000000, exactly (no
+    float on the way); None when it is not a number and unit, or beyond 64 bits."""
     match = re.fullmatch(
-        r"\s*([0-9]{1,30}(?:\.[0-9]{1,30})?)\s*([a-zA-Z]*)\s*",
+        r"\s*([0-9]{1,30}(?:\.[0-9]{1,30})?(?:[eE][+]?[0-9]{1,2})?)\s*([a-zA-Z]*)\s*",
         text.replace(",", "") if commas else text,
         re.ASCII,
     )
@@ -91,13 +91,13 @@ _COUNT_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 1
 
 
 def parse_count(text: str, option: str = "--max-params") -> int:
-    """``7B``, ``1.5T``, ``300M``, ``10k``, ``1,000`` or a plain number to an integer count."""
+    """``7B``, ``1.5T``, ``300M``, ``10k``, ``1,000``, ``3e9`` or a plain number to a count."""
     count = _scaled(text, _COUNT_SUFFIXES, commas=True)
     if count is None:
         raise OptionError(
             f"{_shown(text)} is not a count",
             Location(option),
-            "Write a number with an optional K, M, B (or G) or T: 7B, 1.5T, 300M "
+            "Write a number with an optional K, M, B (or G) or T: 7B, 1.5T, 300M, 3e9 "
             "(at most 2^63 - 1).",
         )
     return count

@@ -253,11 +253,11 @@ def check_table(report: CheckReport) -> RenderableType:
             (c.name, units.budget(c.kind, c.limit), units.budget(c.kind, c.value), result)
         )
     failed = sum(not c.ok for c in report.checks)
-    verdict = (
-        f"all {len(report.checks)} checks hold"
-        if not failed
-        else f"{failed} of {len(report.checks)} checks failed"
-    )
+    total = len(report.checks)
+    if total == 1:
+        verdict = "the check failed" if failed else "the check holds"
+    else:
+        verdict = f"{failed} of {total} checks failed" if failed else f"all {total} checks hold"
     sheet.after = Text(verdict)
     return sheet
 

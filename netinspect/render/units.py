@@ -42,16 +42,24 @@ def printable(text: str) -> str:
 
 
 def budget(kind: str, value: int | tuple[int, ...] | None) -> str:
-    """A budget's limit or measured value as ``check`` shows it (text and JSON alike):
-    counts as budgets are written (``7.00B (7,000,000,000)``, ``309``), bytes exactly
-    (``2,000 B``), shapes as lists (``[2, 10]``), no tensor as such."""
+    """A budget's limit or measured value as ``check`` shows it (text and JSON alike), in
+    the units of the other commands: the exact number, then its rounded form, as dry-run's
+    totals are written (``8,290,304 (8.29 MFLOPs)``, ``130,560 (130.56K)``,
+    ``522,240 B (510.00 KiB)``); shapes as lists (``[2, 10]``), no tensor as such."""
     if value is None:
         return "no tensor"
     if isinstance(value, tuple):
         return str(list(value))
     if kind == "bytes":
-        return f"{value:,} B"
+        return f"{value:,} B" if value < 1024 else f"{value:,} B ({size(value)})"
+    if kind == "flops":
+        return f"{value:,} FLOPs" if value < 1000 else f"{value:,} ({si(value)}FLOPs)"
+    return f"{value:,}" if value < 1000 else f"{value:,} ({_as_budget(value)})"
+
+
+def _as_budget(n: int) -> str:
+    """A count as budgets are written: ``130.56K``, ``7.00B``, ``1.20T``."""
     for div, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
-        if value >= div:
-            return f"{value / div:.2f}{suffix} ({value:,})"
-    return f"{value:,}"
+        if n >= div:
+            return f"{n / div:.2f}{suffix}"
+    return str(n)

@@ -49,8 +49,8 @@ def test_huge_model_within_budget_exits_0() -> None:
     assert doc["checks"] == [
         {
             "name": "max-params",
-            "limit": "80.00B (80,000,000,000)",
-            "value": "75.17B (75,169,136,640)",
+            "limit": "80,000,000,000 (80.00B)",
+            "value": "75,169,136,640 (75.17B)",
             "ok": True,
         }
     ]
@@ -64,6 +64,8 @@ def test_a_failed_budget_exits_3_and_says_which() -> None:
     assert "max-params" in result.out
     assert "FAILED" in result.out
     assert "1 of 2 checks failed" in result.out
+    one = run_in_process("check", "configs/mlp.yaml", "--max-params", "40")
+    assert one.out.rstrip().endswith("\nthe check failed")
 
 
 def test_flops_and_output_come_from_a_dry_run() -> None:
@@ -78,14 +80,31 @@ def test_flops_and_output_come_from_a_dry_run() -> None:
         "json",
     )
     assert result.code == 0, result.err
-    values = {c["name"]: c["value"] for c in json.loads(result.out)["checks"]}
-    assert values == {"max-flops": "8.29M (8,290,304)", "expect-output": "[2, 16, 1000]"}
+    checks = {c["name"]: c for c in json.loads(result.out)["checks"]}
+    assert checks["max-flops"]["value"] == "8,290,304 (8.29 MFLOPs)"  # as dry-run writes it
+    assert checks["max-flops"]["limit"] == "8,300,000 (8.30 MFLOPs)"
+    assert checks["expect-output"]["value"] == "[2, 16, 1000]"
+    dry_run = run_in_process("dry-run", "configs/tiny_lm.yaml")
+    assert "Total FLOPs: 8,290,304 (8.29 MFLOPs)" in dry_run.out
+
+
+def test_bytes_show_in_the_binary_units_of_params() -> None:
+    result = run_in_process(
+        "check", "configs/tiny_lm.yaml", "--max-bytes", "1MB", "--format", "json"
+    )
+    assert json.loads(result.out)["checks"][0]["value"] == "522,240 B (510.00 KiB)"
+    assert "Params size: 510.00 KiB" in run_in_process("params", "configs/tiny_lm.yaml").out
+
+
+def test_counts_take_scientific_notation() -> None:
+    assert parse_count("3e9", "--max-flops") == 3_000_000_000
+    assert parse_count("1.5e3") == 1500
 
 
 def test_a_lazy_model_is_counted_after_its_shapes_are_known(tmp_path: Path) -> None:
     result = run_in_process("check", "configs/lazy_mlp.yaml", "--max-params", "5000")
     assert result.code == 3  # 7,946 once a 2x20 input has shaped it, not 0
-    assert "7.95K (7,946)" in result.out
+    assert "7,946 (7.95K)" in result.out
     lazy = tmp_path / "lazy.yaml"
     lazy.write_text("model:\n  - LazyLinear: 4\n")
     no_input = run_in_process("check", str(lazy), "--max-params", "10")
