@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         spec_rules,
         spec_schema,
         tree,
+        unshaped,
     )
     from netinspect.limits import Limits
 
@@ -74,6 +75,7 @@ __all__ = [
     "spec_rules",
     "spec_schema",
     "tree",
+    "unshaped",
 ]
 
 

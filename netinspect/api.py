@@ -339,12 +339,22 @@ def _input_dtype(model: CompiledModel, chosen: InputSpec) -> torch.dtype:
 def inspect(
     source: Source, *, input: InputSpec | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> CompiledModel:
-    """The model on meta, to inspect; given an input, after one dry run has shaped its
-    lazy layers."""
+    """The model on meta, to inspect. A model with lazy layers is shaped first by one dry
+    run on ``input``, or else on the spec's ``input:``; without either its lazy parameters
+    stay unshaped (see :func:`unshaped`). Given an input, the pass runs in any case."""
     model = build(source, limits=limits)
+    if input is None and unshaped(model) and model.spec is not None and model.spec.input:
+        input = choose_input(model)
     if input is not None:
         _forward(model, input, "meta")
     return model
+
+
+def unshaped(model: CompiledModel) -> int:
+    """How many of the model's parameters are lazy, with no shape yet (they count 0)."""
+    from netinspect.analysis.tensors import is_lazy
+
+    return sum(1 for p in model.module.parameters() if is_lazy(p))
 
 
 def params(model: CompiledModel, pattern: str | None = None) -> ParamsReport:

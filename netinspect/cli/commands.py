@@ -29,7 +29,7 @@ from netinspect.cli.options import (
     parse_shape,
     parse_size,
 )
-from netinspect.cli.output import capped, emit, progress, write_stdout
+from netinspect.cli.output import capped, emit, print_stderr, progress, write_stdout
 from netinspect.dtypes import ParamDtype
 from netinspect.errors import ExitCode, Location, OptionError
 from netinspect.limits import Limits
@@ -113,7 +113,14 @@ def _given(source: api.Source, example: Example) -> InputSpec | None:
 
 def _inspected(spec: str, example: Example, imports: Imports, limits: Limits) -> CompiledModel:
     source = _source(spec, imports, limits)
-    return api.inspect(source, input=_given(source, example), limits=limits)
+    model = api.inspect(source, input=_given(source, example), limits=limits)
+    lazy = api.unshaped(model)
+    if lazy:  # never a silent 0: the counts below leave these out
+        print_stderr(
+            f"note: {model.name} has {lazy} lazy parameter{'s' * (lazy != 1)} with no shape "
+            "yet, counted as 0; give --input (or input: in the spec) to shape them"
+        )
+    return model
 
 
 # -- the commands --------------------------------------------------------------------------

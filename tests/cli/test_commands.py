@@ -33,10 +33,24 @@ def json_out(*args: str, **kwargs: Any) -> Any:
 
 
 # -- params --------------------------------------------------------------------------------
+def shaped_reference(name: str) -> Any:
+    """The config written in plain torch, its lazy layers shaped by a forward pass on the
+    spec's input, as every command shapes them."""
+    import torch
+    import yaml
+
+    model = REFERENCES[name]()
+    if any(is_lazy(p) for p in model.parameters()):
+        shape = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())["input"]
+        with torch.no_grad():
+            model.eval()(torch.zeros(shape))
+    return model
+
+
 @pytest.mark.parametrize("name", CONFIG_NAMES)
 def test_params_json_equals_torch(name: str) -> None:
     doc = json_out("params", str(CONFIGS / f"{name}.yaml"))
-    model = REFERENCES[name]()
+    model = shaped_reference(name)
     assert set(doc) >= {"model", "parameters", "total", "trainable", "non_trainable", "bytes"}
     assert doc["model"] == name
     named = list(model.named_parameters(remove_duplicate=False))
@@ -108,7 +122,7 @@ def test_tree_json_equals_torch(name: str) -> None:
     doc = json_out("tree", str(CONFIGS / f"{name}.yaml"))
     check_node(doc["root"])
     assert doc["model"] == name
-    model = REFERENCES[name]()
+    model = shaped_reference(name)
     flat: list[dict[str, Any]] = []
 
     def walk(n: dict[str, Any]) -> None:
@@ -127,8 +141,10 @@ def test_tree_json_equals_torch(name: str) -> None:
 def test_tree_json_marks_shared_and_lazy() -> None:
     tied = json_out("tree", "configs/tied.yaml")["root"]["children"]
     assert [c["shared"] for c in tied] == [False, False, True, False, True, False, False]
-    lazy = json_out("tree", "configs/lazy_mlp.yaml")["root"]["children"]
+    lazy = json_out("tree", "-", stdin=LAZY_NO_INPUT)["root"]["children"]
     assert [c["lazy"] for c in lazy] == [True, False, True]
+    shaped = json_out("tree", "configs/lazy_mlp.yaml")["root"]["children"]
+    assert [c["lazy"] for c in shaped] == [False, False, False]
 
 
 def test_tree_depth() -> None:
@@ -529,3 +545,44 @@ def test_new_commands_and_formats_through_the_console_script() -> None:
     assert run_installed("check", "configs/mlp.yaml", "--max-params", "48").code == 3
     assert run_installed("check", "configs/mlp.yaml", "--max-params", "49").code == 0
     assert run_installed("tree", "configs/mlp.yaml", "--format", "markdown").code == 2
+
+
+LAZY_NO_INPUT = "model:\n  - LazyLinear: 8\n  - ReLU\n  - LazyLinear: 2\n"
+
+
+def test_every_command_shapes_lazy_layers_with_the_specs_input(tmp_path: Path) -> None:
+    measured = json.loads(
+        run_netinspect(
+            "check", "configs/lazy_cnn.yaml", "--max-params", "1M", "--format", "json"
+        ).out
+    )["checks"][0]["value"]
+    assert measured.startswith("13,082 ")
+    for command in ("params", "shared", "tree"):
+        result = run_netinspect(command, "configs/lazy_cnn.yaml", "--format", "json")
+        assert result.code == 0, result.err
+        assert result.err == ""
+    params = json.loads(run_netinspect("params", "configs/lazy_cnn.yaml", "--format", "json").out)
+    assert params["total"] == 13_082
+    assert params["uninitialized"] == 0
+    other = tmp_path / "wider.yaml"
+    other.write_text(
+        (CONFIGS / "lazy_mlp.yaml").read_text().replace("LazyLinear: 256", "LazyLinear: 300")
+    )
+    diff = run_netinspect("diff", "configs/lazy_mlp.yaml", str(other), "--format", "json")
+    assert (json.loads(diff.out)["total_before"], json.loads(diff.out)["total_after"]) == (
+        7_946,
+        9_310,
+    )
+
+
+def test_lazy_layers_without_an_input_are_said_on_stderr() -> None:
+    for command in ("params", "shared", "tree", "diff"):
+        args = [command, "-"] if command != "diff" else ["diff", "-", "configs/mlp.yaml"]
+        result = run_netinspect(*args, stdin=LAZY_NO_INPUT)
+        assert result.code == 0, result.err
+        assert result.err == (
+            "note: stdin has 4 lazy parameters with no shape yet, counted as 0; give --input "
+            "(or input: in the spec) to shape them\n"
+        )
+    shaped = run_netinspect("params", "-", "--input", "2x5", stdin=LAZY_NO_INPUT)
+    assert (shaped.err, "Total params: 66" in shaped.out) == ("", True)
