@@ -14,7 +14,7 @@ the whole pass, so FLOPs in a block's own forward count too.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,10 @@ class DryRunReport:
     materialized: tuple[Materialized, ...]
     total: int
     flops: int
+    # Calls whose FLOPs could not be counted: a block that ran none of its layers with
+    # parameters and counted nothing (its work went to an operator FlopCounterMode has no
+    # formula for, as a fused kernel would).
+    uncounted: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -141,7 +145,8 @@ class _Pass:
                 "flops_before": self.flops(),
             }
             self.records.append(record)
-            self.stack.append(_Frame(path, mod, record))
+            frame = _Frame(path, mod, record)
+            self.stack.append(frame)
             if isinstance(mod, nn.RNNBase) and _long_meta_sequence(mod, args):
                 output = self.rnn_call(mod, original, args, kwargs)
             elif cacheable:
@@ -153,6 +158,8 @@ class _Pass:
             self.stack.pop()
             record["output"] = _first_shape(output)
             record["flops"] = self.flops() - record["flops_before"]
+            if not record["flops"] and not leaf and _skipped_its_layers(frame):
+                record["uncounted"] = True
             return output
 
         self.wrapped.append((mod, mod.__dict__.get("forward"), "forward" in mod.__dict__))
@@ -236,7 +243,7 @@ class _Pass:
         _set_training([(m, False) for m in self.modules])  # batch norm uses its stats as is
         self.meta = example.device.type == "meta"
         try:
-            with torch.no_grad():
+            with torch.no_grad(), _countable_paths():
                 if self.per_leaf:
                     return self.module(example)
                 with self.counter, self.strict():
@@ -287,6 +294,51 @@ class _Pass:
                 )
             )
         return tuple(calls)
+
+
+@contextlib.contextmanager
+def _countable_paths() -> Iterator[None]:
+    """Keep torch off its fused attention and encoder kernels during the pass.
+
+    In eval mode without autograd on a real device, ``MultiheadAttention`` and
+    ``TransformerEncoderLayer`` take torch's "fast path": one fused operator that
+    FlopCounterMode has no formula for, so a cpu run counted a third of what meta counts.
+    The unfused path computes the same outputs with every product counted; attention
+    itself runs by its math backend for the same reason (``_math_attention``). Both
+    switches are torch's public API; where a torch lacks one, nothing changes and a block
+    left uncounted is reported (``DryRunReport.uncounted``)."""
+    with contextlib.ExitStack() as stack:
+        mha = getattr(torch.backends, "mha", None)
+        get = getattr(mha, "get_fastpath_enabled", None)
+        set_ = getattr(mha, "set_fastpath_enabled", None)
+        if get is not None and set_ is not None:
+            stack.callback(set_, get())
+            set_(False)
+        attention = _math_attention()
+        if attention is not None:
+            stack.enter_context(attention)
+        yield
+
+
+def _math_attention() -> contextlib.AbstractContextManager[object] | None:
+    """``scaled_dot_product_attention`` by its math backend (two counted matmuls), where
+    the cpu's flash kernel is one operator FlopCounterMode does not count; meta takes the
+    math path anyway. None where this torch has no ``torch.nn.attention``."""
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+    except ImportError:
+        return None
+    return sdpa_kernel([SDPBackend.MATH])
+
+
+def _skipped_its_layers(frame: _Frame) -> bool:
+    """Whether a block's call ran none of its children that hold parameters."""
+    called = frame.used_names or set()
+    return any(
+        name not in called and next(child.parameters(), None) is not None
+        for name, child in frame.module._modules.items()
+        if child is not None
+    )
 
 
 def _set_training(modes: list[tuple[nn.Module, bool]]) -> None:
@@ -386,6 +438,7 @@ def dry_run(
         materialized=tuple(materialized.values()),
         total=recorder.params(module),
         flops=recorder.flops(),
+        uncounted=tuple(r["path"] or model_name for r in recorder.records if r.get("uncounted")),
     )
 
 

@@ -219,6 +219,18 @@ def dry_run(
     )
     text = capped(output)
     emit(report, output, lambda r: dry_run_table(r, text), dry_run_json, dry_run_rows)
+    _say_uncounted(report.uncounted)
+
+
+def _say_uncounted(paths: tuple[str, ...]) -> None:
+    """A FLOP total that leaves calls out says so, on stderr (JSON: ``uncounted``)."""
+    if paths:
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        print_stderr(
+            f"warning: the FLOPs of {len(paths)} call{'s' * (len(paths) != 1)} could not be "
+            f"counted and are missing from the totals: {shown} (torch ran an operator "
+            "FlopCounterMode has no formula for)"
+        )
 
 
 @command(INSPECTS)

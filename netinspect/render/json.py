@@ -82,6 +82,7 @@ def dry_run_json(report: DryRunReport) -> dict[str, Any]:
         "materialized": [{"name": m.name, "shape": list(m.shape)} for m in report.materialized],
         "total": report.total,
         "flops": report.flops,
+        "uncounted": list(report.uncounted),
     }
 
 

@@ -352,3 +352,54 @@ def test_a_stated_input_dtype_is_used_as_given(tmp_path: Any, device: str) -> No
     in_spec = run_netinspect("dry-run", str(spec), "--device", device)
     assert in_spec.code == 1
     assert "float32 and float64" in in_spec.err
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_cpu_counts_the_flops_of_fused_attention_as_meta_and_torch_do(
+    tmp_path: Any, batch_first: bool
+) -> None:
+    shape = [2, 16, 64] if batch_first else [16, 2, 64]
+    spec = tmp_path / "enc.yaml"
+    spec.write_text(
+        f"input: {shape}\nmodel:\n  - TransformerEncoderLayer: "
+        f"{{d_model: 64, nhead: 4, batch_first: {str(batch_first).lower()}}}\n"
+    )
+    layer = nn.TransformerEncoderLayer(64, 4, batch_first=batch_first)
+    with FlopCounterMode(display=False) as counter:  # training: torch's unfused path
+        layer(torch.zeros(shape))
+    for device in ("meta", "cpu"):
+        result = run_netinspect("dry-run", str(spec), "--device", device, "--format", "json")
+        assert result.code == 0, result.err
+        doc = json.loads(result.out)
+        assert doc["flops"] == counter.get_total_flops(), device
+        assert doc["uncounted"] == []
+        assert result.err == ""
+
+
+UNCOUNTED = """
+import torch
+from torch import nn
+
+class Fused(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(4, 4)
+
+    def forward(self, x):  # the Linear's work, by operators FlopCounterMode does not count
+        return (x.unsqueeze(-1) * self.proj.weight.T).sum(-2) + self.proj.bias
+
+def make():
+    return nn.Sequential(Fused(), nn.Linear(4, 2))
+"""
+
+
+def test_a_call_whose_flops_could_not_be_counted_is_said(tmp_path: Any) -> None:
+    (tmp_path / "fusedmodel.py").write_text(UNCOUNTED)
+    args = ("dry-run", "fusedmodel:make", "--allow-import", "--input", "3x4")
+    result = run_netinspect(*args, "--format", "json", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["uncounted"] == ["0"]
+    assert json.loads(result.out)["flops"] == 2 * 3 * 4 * 2  # the second Linear's alone
+    text = run_netinspect(*args, cwd=tmp_path)
+    assert text.err.startswith("warning: the FLOPs of 1 call could not be counted")
+    assert ": 0 (torch ran an operator" in text.err
