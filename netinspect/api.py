@@ -270,10 +270,17 @@ def choose_input(
         check_shape(shape, "the input", where)
         base_dtype = stated.dtype if stated else "float32"
         return InputSpec(tuple(shape), dtype_text or base_dtype, where, bool(dtype_text or stated))
-    if spec is None or spec.input is None:
+    if spec is None:
+        target = source.reference if isinstance(source, PythonTarget) else None
+        raise OptionError(
+            "no example input: a Python target has no spec to hold one, so --input is needed",
+            Location(target) if target else None,
+            "Give one, e.g. --input 2x4 (batch first; --input-dtype int64 for token ids).",
+        )
+    if spec.input is None:
         raise OptionError(
             "no example input: the spec has no input: and no --input was given",
-            where if spec else None,
+            where,
             "Give one, e.g. --input 2x4 (batch first), or add 'input: [2, 4]' to the spec.",
         )
     if dtype_text is None:

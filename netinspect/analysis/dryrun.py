@@ -14,6 +14,7 @@ the whole pass, so FLOPs in a block's own forward count too.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -453,6 +454,33 @@ _DTYPE_WORDS = (
 )
 
 
+# Messages that say an integer (index) input was wanted: an Embedding given floats.
+_INDEX_WORDS = ("indices", "Long", "Int;", "int64", "integer")
+_MISSING_ARGUMENT = re.compile(r"missing (\d+) required positional arguments?: (.+)")
+
+
+def _hint(reason: str) -> str:
+    """What to do, by what the failure says: the input's dtype, more inputs, or sizes."""
+    wants_indices = any(word in reason for word in _INDEX_WORDS) and "float" in reason.lower()
+    if wants_indices:
+        return (
+            "This layer takes indices: give --input-dtype int64 (or dtype: int64 under the "
+            "spec's input:)."
+        )
+    if any(word in reason for word in _DTYPE_WORDS):
+        return (
+            "Check the input's dtype (--input-dtype, or dtype: under the spec's input:) against "
+            "the parameters' (the spec's dtype: or --dtype)."
+        )
+    missing = _MISSING_ARGUMENT.search(reason)
+    if missing:
+        return (
+            f"It takes more inputs than the one netinspect passes (also {missing.group(2)}); "
+            "run a model whose forward takes one tensor, e.g. the encoder part of it."
+        )
+    return "Check the sizes of this layer against the layer before it, or the --input shape."
+
+
 def _forward_error(
     exc: Exception,
     stack: list[_Frame],
@@ -471,12 +499,7 @@ def _forward_error(
     mod = frame.module
     where = f"layer {frame.path}" if frame.path else model_name
     got = frame.record["input"]
-    hint = (
-        "Check the input's dtype (--input-dtype, or dtype: under the spec's input:) against "
-        "the parameters' (the spec's dtype: or --dtype)."
-        if any(word in reason for word in _DTYPE_WORDS)
-        else "Check the sizes of this layer against the layer before it, or the --input shape."
-    )
+    hint = _hint(reason)
     return ForwardError(
         f"{where}, {type(mod).__name__}({mod.extra_repr()}), got an input of shape "
         f"{list(got) if got is not None else 'none'}: {reason}",

@@ -403,3 +403,30 @@ def test_a_call_whose_flops_could_not_be_counted_is_said(tmp_path: Any) -> None:
     text = run_netinspect(*args, cwd=tmp_path)
     assert text.err.startswith("warning: the FLOPs of 1 call could not be counted")
     assert ": 0 (torch ran an operator" in text.err
+
+
+def test_hints_fit_the_cause(tmp_path: Any) -> None:
+    spec = tmp_path / "emb.yaml"
+    spec.write_text("input: [2, 4]\nmodel:\n  - Embedding: [10, 4]\n")
+    with pytest.raises(RuntimeError):  # torch refuses float indices too
+        nn.Embedding(10, 4)(torch.zeros(2, 4))
+    for device in ("meta", "cpu"):
+        floats = run_netinspect("dry-run", str(spec), "--device", device)
+        assert floats.code == 1
+        assert floats.err.rstrip().endswith(
+            "This layer takes indices: give --input-dtype int64 (or dtype: int64 under the "
+            "spec's input:)."
+        )
+    two_inputs = run_netinspect(
+        "dry-run", "torch.nn:Transformer", "--allow-import", "--input", "2x3x512"
+    )
+    assert two_inputs.code == 1
+    assert "missing 1 required positional argument: 'tgt'" in two_inputs.err
+    assert "It takes more inputs than the one netinspect passes (also 'tgt')" in two_inputs.err
+    sizes = run_netinspect("dry-run", "configs/mlp.yaml", "--input", "2x5")
+    assert "Check the sizes of this layer" in sizes.err
+    target = run_netinspect("dry-run", "torch.nn:Linear", "--allow-import")
+    assert target.err.startswith(
+        "torch.nn:Linear: error: no example input: a Python target has no spec to hold one, "
+        "so --input is needed."
+    )
