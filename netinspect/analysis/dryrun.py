@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,8 @@ class CallRecord:
     output: tuple[int, ...] | None  # the first tensor in the output
     params: int  # elements of the module's distinct parameters, after materialization
     flops: int  # FLOPs of this call, its children's included
+    shared: bool = False  # this module object is called at more than one place
+    tied: bool = False  # one of its own tensors is also another module's (a tied head)
 
 
 @dataclass(frozen=True)
@@ -278,6 +281,13 @@ class _Pass:
 
     def layers(self) -> tuple[CallRecord, ...]:
         params_of: dict[int, int] = {}  # after the pass, so materialized layers count
+        calls_of = Counter(id(r["module"]) for r in self.records)
+        owners: dict[Hashable, set[int]] = {}
+        for m in self.modules:
+            for p in m._parameters.values():
+                if p is not None:
+                    owners.setdefault(tensor_key(p), set()).add(id(m))
+        tied = {i for ids in owners.values() if len(ids) > 1 for i in ids}
         calls = []
         for r in self.records:
             mod = r["module"]
@@ -292,6 +302,8 @@ class _Pass:
                     output=r.get("output"),
                     params=params_of[id(mod)],
                     flops=r.get("flops", 0),
+                    shared=calls_of[id(mod)] > 1,
+                    tied=id(mod) in tied,
                 )
             )
         return tuple(calls)

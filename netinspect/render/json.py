@@ -39,7 +39,7 @@ def params_json(report: ParamsReport) -> dict[str, Any]:
 
 
 def tree_json(report: TreeReport) -> dict[str, Any]:
-    return {"model": report.model, "root": _node(report.root)}
+    return {"model": report.model, "root": _node(report.root), "repeated": report.repeated}
 
 
 def _node(node: TreeNode) -> dict[str, Any]:
@@ -51,6 +51,7 @@ def _node(node: TreeNode) -> dict[str, Any]:
         "params": node.params,
         "shared": node.shared,
         "lazy": node.lazy,
+        "tied": [{"name": own, "tensor": first} for own, first in node.tied],
         "children": [_node(c) for c in node.children],
         "hidden_children": node.hidden_children,
     }
@@ -76,6 +77,8 @@ def dry_run_json(report: DryRunReport) -> dict[str, Any]:
                 "params": call.params,
                 "flops": call.flops,
                 "depth": call.depth,
+                "shared": call.shared,
+                "tied": call.tied,
             }
             for call in report.layers
         ],

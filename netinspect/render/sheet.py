@@ -125,6 +125,7 @@ class TreeSheet:
     """A tree of labels, as rich's ``Tree`` draws it (guides dimmed)."""
 
     root: Branch
+    after: Text | None = None  # a footer under the tree
 
     def __rich__(self) -> RenderableType:
         tree = Tree(self.root.label, guide_style="dim")
@@ -133,7 +134,7 @@ class TreeSheet:
             node, branch = stack.pop()
             for child in branch.children:
                 stack.append((node.add(child.label), child))
-        return tree
+        return tree if self.after is None else Group(tree, Text(), self.after)
 
     def plain(self, width: int) -> str | None:
         lines: list[str] = []
@@ -152,4 +153,9 @@ class TreeSheet:
                 child_guide = prefix + ("└── " if last else "├── ")
                 child_prefix = prefix + ("    " if last else "│   ")
                 stack.append((children[i], child_prefix, child_guide))
+        if self.after is not None:
+            footer = self.after.plain.split("\n")
+            if not all(_narrow(x) and len(x) <= width for x in footer if x):
+                return None  # rich wraps it: ask rich
+            lines += ["", *footer]
         return "\n".join(lines) + "\n"

@@ -109,7 +109,14 @@ def tree_view(report: TreeReport) -> RenderableType:
         if node.hidden_children:
             more = f"… {node.hidden_children} more (raise --depth to see them)"
             branch.children.append(Branch(Text(more, "dim")))
-    return TreeSheet(root)
+    after = None
+    if report.repeated:  # the rows count a tied or shared tensor at each place
+        after = Text(
+            f"Tied and shared tensors count at every place above ({units.count(report.repeated)}"
+            f" params more than once);\nthe root's {units.count(report.root.params)} counts "
+            "each tensor once."
+        )
+    return TreeSheet(root, after)
 
 
 def _label(node: TreeNode, is_root: bool = False) -> Text:
@@ -127,6 +134,8 @@ def _label(node: TreeNode, is_root: bool = False) -> Text:
         label.append(f" · {units.count(node.params)} params", "cyan")
     if node.shared:
         label.append(" [shared]", "magenta")
+    for own, first in node.tied:
+        label.append(f" [tied: {printable(own)} is {printable(first)}]", "magenta")
     if node.lazy:
         label.append(" [uninitialized]", "yellow")
     return label
@@ -146,7 +155,11 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
     def cells(call: CallRecord) -> Sequence[str]:
         name = call.path.rsplit(".", 1)[-1]
         label = f"{report.model} ({call.type})" if not call.path else f"({name}): {call.type}"
-        label = printable(label)
+        label = (
+            printable(label)
+            + (" [shared]" if call.shared else "")
+            + (" [tied]" if call.tied else "")
+        )
         return (
             "  " * call.depth + label,
             units.shape(call.input),
@@ -166,6 +179,10 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
     if report.materialized:
         shapes = ", ".join(f"{m.name} {units.shape(m.shape)}" for m in report.materialized)
         lines.append(f"Materialized: {shapes}")
+    if any(call.shared or call.tied for call in report.layers):
+        lines.append("Params count a module's tensors at each call; the total counts each once")
+        lines.append("([shared]: one module called at several places; [tied]: a tensor it holds")
+        lines.append("is also another module's).")
     sheet.after = Text("\n".join(lines))
     return sheet
 

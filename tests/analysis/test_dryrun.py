@@ -430,3 +430,16 @@ def test_hints_fit_the_cause(tmp_path: Any) -> None:
         "torch.nn:Linear: error: no example input: a Python target has no spec to hold one, "
         "so --input is needed."
     )
+
+
+def test_shared_calls_and_tied_tensors_are_marked() -> None:
+    doc = json.loads(run_netinspect("dry-run", "configs/tiny_lm.yaml", "--format", "json").out)
+    marks = {row["path"]: (row["shared"], row["tied"]) for row in doc["layers"]}
+    assert marks["embed"] == marks["head"] == (False, True)
+    assert marks["layers.0.1"] == (False, False)
+    tied = json.loads(run_netinspect("dry-run", "configs/tied.yaml", "--format", "json").out)
+    assert [row["path"] for row in tied["layers"] if row["shared"]] == ["2", "4"]
+    text = run_netinspect("dry-run", "configs/tiny_lm.yaml").out
+    assert "(head): Linear [tied]" in text
+    assert "Params count a module's tensors at each call; the total counts each once" in text
+    assert "Params count" not in run_netinspect("dry-run", "configs/mlp.yaml").out

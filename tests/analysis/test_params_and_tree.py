@@ -131,3 +131,30 @@ def test_tree_depth_cuts_and_counts_what_it_hides() -> None:
     assert first.hidden_children == 4
     assert first.params == 304
     assert tree(REFERENCES["rgnet"](), max_depth=0).root.hidden_children == 2
+
+
+def test_a_tied_head_is_marked_and_the_repeats_are_counted() -> None:
+    model = REFERENCES["tiny_lm"]()
+    assert model.get_parameter("head.weight") is model.get_parameter("embed.weight")  # tied
+    report = tree(model, "tiny_lm")
+    head = next(c for c in report.root.children if c.name == "head")
+    embed = next(c for c in report.root.children if c.name == "embed")
+    assert head.tied == (("weight", "embed.weight"),)
+    assert embed.tied == ()
+    rows = sum(p.numel() for m in model.modules() for p in m.parameters(recurse=False))
+    assert report.repeated == rows - sum(p.numel() for p in model.parameters()) == 64_000
+
+
+def test_a_shared_module_is_marked_shared_not_tied() -> None:
+    report = tree(REFERENCES["tied"](), "tied")
+    assert [c.shared for c in report.root.children] == [
+        False,
+        False,
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    assert all(c.tied == () for c in report.root.children)
+    assert report.repeated == 72

@@ -169,7 +169,10 @@ def test_dry_run_json_follows_the_contract() -> None:
         "params": 5376,
         "flops": 20480,
         "depth": 1,
+        "shared": False,
+        "tied": False,
     }
+    assert doc["uncounted"] == []
     assert doc["materialized"][0] == {"name": "0.weight", "shape": [256, 20]}
     assert doc["total"] == 7946
     assert doc["flops"] == 30720
