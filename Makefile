@@ -55,7 +55,7 @@ bench: $(VENV)/.installed-bench
 # PyPI's Linux wheels are CUDA builds (about 5 GB with their libraries; they run on the
 # CPU), so this downloads gigabytes and takes minutes per end: it is not part of `make test`.
 # PIP_CONFIG_FILE=/dev/null: a machine's pip configuration may cap torch at a local copy.
-COMPAT_TORCH ?= 2.4.0 2.15.0
+COMPAT_TORCH ?= 2.6.0 2.15.0
 compat:
 	@status=0; for v in $(COMPAT_TORCH); do \
 	  venv=.venv-compat/torch-$$v; \
