@@ -196,7 +196,14 @@ def dry_run(
         typer.Option("--device", help="meta: shapes only, nothing allocated; cpu: real data."),
     ] = Device.meta,
     dtype: Annotated[
-        ParamDtype | None, typer.Option("--dtype", help="Parameter dtype (overrides the spec's).")
+        ParamDtype | None,
+        typer.Option(
+            "--dtype",
+            metavar="DTYPE",
+            help="Parameter dtype, overriding the spec's: "
+            + ", ".join(d.value for d in ParamDtype)
+            + ".",
+        ),
     ] = None,
     output: Output,
     limits: Limits,

@@ -232,7 +232,12 @@ def example_input(
     ] = None,
     input_dtype: Annotated[
         InputDtype | None,
-        typer.Option("--input-dtype", help="Input dtype; int64 for index inputs (Embedding)."),
+        typer.Option(
+            "--input-dtype",
+            metavar="DTYPE",  # the choices go in the help, which wraps between words
+            help="Input dtype: " + ", ".join(d.value for d in InputDtype) + "; int64 for "
+            "index inputs (Embedding).",
+        ),
     ] = None,
 ) -> Example:
     return Example(parse_shape(input_shape) if input_shape is not None else None, input_dtype)

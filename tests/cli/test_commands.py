@@ -368,8 +368,18 @@ def test_table_formats_are_usage_errors_for_the_other_commands(command: str) -> 
 def test_help_shows_flags_as_flags() -> None:
     for command in ("--help", "tree --help", "init --help", "dry-run --help", "diff --help"):
         shown = run_netinspect(*command.split()).out
-        assert "<bool>" not in shown.replace("uint8|bool>", "")
+        assert "<bool>" not in shown
         assert "--debug" in shown or command == "--help"
+
+
+@pytest.mark.parametrize("command", ["tree", "params", "dry-run", "check", "init", "diff"])
+def test_help_never_breaks_a_word_at_80_columns(command: str) -> None:
+    shown = run_netinspect(command, "--help", env={"COLUMNS": "80"}).out
+    words = set(shown.replace("│", " ").replace(",", " ").split())
+    # Every choice of --input-dtype shows whole (a metavar of choices once wrapped mid-word).
+    assert {"float32", "bfloat16", "int16", "uint8", "bool;"} <= words
+    # Each paragraph of the docstring is one source line: no sentence breaks at a hard newline.
+    assert "keep their\n" not in shown
 
 
 def test_max_modules_option_raises_the_cap() -> None:
