@@ -467,7 +467,7 @@ _DTYPE_WORDS = (
 
 
 # Messages that say an integer (index) input was wanted: an Embedding given floats.
-_INDEX_WORDS = ("indices", "Long", "Int;", "int64", "integer")
+_INDEX_WORDS = ("indices", "scalar type Long", "expected Long")
 _MISSING_ARGUMENT = re.compile(r"missing (\d+) required positional arguments?: (.+)")
 
 
