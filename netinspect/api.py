@@ -364,12 +364,15 @@ def unshaped(model: CompiledModel) -> int:
     return sum(1 for p in model.module.parameters() if is_lazy(p))
 
 
-def params(model: CompiledModel, pattern: str | None = None) -> ParamsReport:
-    """Every named parameter (a tied one under each name); ``pattern`` is a glob on names,
-    and a pattern that matches nothing is an error that shows what names look like."""
+def params(
+    model: CompiledModel, pattern: str | None = None, *, buffers: bool = False
+) -> ParamsReport:
+    """Every named parameter (a tied one under each name), and with ``buffers`` the buffers
+    after them (the totals count buffers either way); ``pattern`` is a glob on names, and a
+    pattern that matches nothing is an error that shows what names look like."""
     from netinspect.analysis.params import params as params_of
 
-    report = params_of(model.module, model.name, pattern)
+    report = params_of(model.module, model.name, pattern, with_buffers=buffers)
     if pattern is not None and not report.rows:
         names = [n for n, _ in model.module.named_parameters(remove_duplicate=False)]
         hint = (

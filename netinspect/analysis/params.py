@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
 from torch import nn
@@ -20,6 +20,8 @@ class ParamRow:
     dtype: str
     trainable: bool
     shared_with: tuple[str, ...]  # the other names of the very same tensor
+    share: float | None = None  # its part of the total, 0 to 1; None when counted elsewhere
+    buffer: bool = False  # a buffer (running statistics), listed with --buffers
 
 
 @dataclass(frozen=True)
@@ -34,20 +36,27 @@ class ParamsReport:
     non_trainable: int
     bytes: int
     uninitialized: int  # how many distinct lazy parameters have no shape yet
+    buffers: int = 0  # elements of the distinct buffers (BatchNorm's running statistics)
+    buffer_bytes: int = 0
 
 
 def params(
-    module: nn.Module, model_name: str = "model", pattern: str | None = None
+    module: nn.Module,
+    model_name: str = "model",
+    pattern: str | None = None,
+    *,
+    with_buffers: bool = False,
 ) -> ParamsReport:
-    """List ``named_parameters(remove_duplicate=False)``; ``pattern`` is a glob on names.
-
-    With a pattern, the totals are those of the listed rows.
+    """List ``named_parameters(remove_duplicate=False)`` (and, ``with_buffers``, the buffers
+    after them); ``pattern`` is a glob on names. Each row's share is of the total
+    parameters. With a pattern, the totals are those of the listed rows.
     """
     named = list(module.named_parameters(remove_duplicate=False))
     names_by_key = {tensor_key(p): names for names, p in alias_groups(named)}
 
     rows: list[ParamRow] = []
     counted: set[Hashable] = set()
+    counting: set[int] = set()  # the rows that count their tensor in the totals
     total = trainable = n_bytes = uninitialized = 0
     for name, p in named:
         if pattern is not None and not fnmatchcase(name, pattern):
@@ -67,12 +76,43 @@ def params(
         if key in counted:
             continue
         counted.add(key)
+        counting.add(len(rows) - 1)
         if lazy:
             uninitialized += 1
             continue
         total += p.numel()
         trainable += p.numel() if p.requires_grad else 0
         n_bytes += p.numel() * p.element_size()
+    rows = [  # a tensor's share goes to the row that counted it in the totals
+        replace(r, share=r.numel / total if total else 0.0)
+        if i in counting and r.numel is not None
+        else r
+        for i, r in enumerate(rows)
+    ]
+    n_buffers = buffer_bytes = 0
+    seen: set[Hashable] = set()
+    for name, b in module.named_buffers(remove_duplicate=False):
+        if pattern is not None and not fnmatchcase(name, pattern):
+            continue
+        lazy = is_lazy(b)
+        if with_buffers:
+            rows.append(
+                ParamRow(
+                    name=name,
+                    shape=None if lazy else tuple(b.shape),
+                    numel=None if lazy else b.numel(),
+                    dtype=dtype_name(b.dtype),
+                    trainable=False,
+                    shared_with=(),
+                    buffer=True,
+                )
+            )
+        key = tensor_key(b)
+        if key in seen or lazy:
+            continue
+        seen.add(key)
+        n_buffers += b.numel()
+        buffer_bytes += b.numel() * b.element_size()
     return ParamsReport(
         model=model_name,
         rows=tuple(rows),
@@ -81,4 +121,6 @@ def params(
         non_trainable=total - trainable,
         bytes=n_bytes,
         uninitialized=uninitialized,
+        buffers=n_buffers,
+        buffer_bytes=buffer_bytes,
     )

@@ -152,6 +152,10 @@ def params(
         str | None,
         typer.Option("--filter", help="Only names matching this glob, e.g. '0.block 1.*'."),
     ] = None,
+    buffers: Annotated[
+        bool,
+        typer.Option("--buffers", help="List the buffers too (BatchNorm's running statistics)."),
+    ] = False,
     *,
     example: Example,
     imports: Imports,
@@ -159,7 +163,7 @@ def params(
     limits: Limits,
 ) -> None:
     """Every named parameter with shape, dtype and count; totals count tied tensors once."""
-    report = api.params(_inspected(spec, example, imports, limits), filter_)
+    report = api.params(_inspected(spec, example, imports, limits), filter_, buffers=buffers)
     from netinspect.render.json import params_json
     from netinspect.render.tables import params_rows
     from netinspect.render.text import params_table

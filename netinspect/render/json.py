@@ -27,6 +27,8 @@ def params_json(report: ParamsReport) -> dict[str, Any]:
                 "dtype": row.dtype,
                 "trainable": row.trainable,
                 "shared_with": list(row.shared_with),
+                "share": row.share,
+                "buffer": row.buffer,
             }
             for row in report.rows
         ],
@@ -35,6 +37,8 @@ def params_json(report: ParamsReport) -> dict[str, Any]:
         "non_trainable": report.non_trainable,
         "bytes": report.bytes,
         "uninitialized": report.uninitialized,
+        "buffers": report.buffers,
+        "buffer_bytes": report.buffer_bytes,
     }
 
 

@@ -26,9 +26,18 @@ def _shape(dims: tuple[int, ...] | None) -> str:
 
 
 def params_rows(report: ParamsReport) -> Rows:
-    header = ["name", "shape", "dtype", "numel", "trainable", "shared_with"]
+    header = ["name", "shape", "dtype", "numel", "share", "trainable", "shared_with", "buffer"]
     rows: list[list[Cell]] = [
-        [r.name, _shape(r.shape), r.dtype, r.numel, r.trainable, " ".join(r.shared_with)]
+        [
+            r.name,
+            _shape(r.shape),
+            r.dtype,
+            r.numel,
+            None if r.share is None else f"{r.share:.6f}",
+            r.trainable,
+            " ".join(r.shared_with),
+            r.buffer,
+        ]
         for r in report.rows
     ]
     return header, rows
@@ -64,7 +73,9 @@ def _md(value: Cell) -> str:
     return printable(text).replace("|", "\\|")
 
 
-def to_markdown(table: Rows, numeric: Sequence[str] = ("numel", "params", "flops", "depth")) -> str:
+def to_markdown(
+    table: Rows, numeric: Sequence[str] = ("numel", "share", "params", "flops", "depth")
+) -> str:
     header, rows = table
     align = ["---:" if h in numeric else "---" for h in header]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]

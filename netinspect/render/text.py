@@ -65,6 +65,7 @@ def params_table(report: ParamsReport, capped: bool = False) -> RenderableType:
         Column("Shape"),
         Column("Dtype"),
         Column("Params", right=True),
+        Column("%", right=True),
         Column("Trainable"),
         Column("Shared with", fold=True),
     )
@@ -79,7 +80,8 @@ def _param_cells(row: ParamRow) -> Sequence[str]:
         units.shape(row.shape),
         row.dtype,
         "-" if row.numel is None else units.count(row.numel),
-        "yes" if row.trainable else "no",
+        units.percent(row.share),
+        "buffer" if row.buffer else "yes" if row.trainable else "no",
         printable(", ".join(row.shared_with)),
     )
 
@@ -91,6 +93,11 @@ def _params_footer(report: ParamsReport) -> Text:
         f"Non-trainable params: {units.count(report.non_trainable)}",
         f"Params size: {units.size(report.bytes)}",
     ]
+    if report.buffers:
+        lines.append(
+            f"Buffers: {units.count(report.buffers)} ({units.size(report.buffer_bytes)}); "
+            f"params and buffers: {units.size(report.bytes + report.buffer_bytes)}"
+        )
     if report.uninitialized:
         lines.append(
             f"Uninitialized (lazy) params: {report.uninitialized}, shaped by the first forward pass"
@@ -99,12 +106,13 @@ def _params_footer(report: ParamsReport) -> Text:
 
 
 def tree_view(report: TreeReport) -> RenderableType:
-    root = Branch(_label(report.root, is_root=True))
+    total = report.root.params
+    root = Branch(_label(report.root, total, is_root=True))
     stack = [(root, report.root)]
     while stack:  # no recursion: the tree may be as deep as the depth limit allows
         branch, node = stack.pop()
         for child in node.children:
-            branch.children.append(Branch(_label(child)))
+            branch.children.append(Branch(_label(child, total)))
             stack.append((branch.children[-1], child))
         if node.hidden_children:
             more = f"… {node.hidden_children} more (raise --depth to see them)"
@@ -119,7 +127,7 @@ def tree_view(report: TreeReport) -> RenderableType:
     return TreeSheet(root, after)
 
 
-def _label(node: TreeNode, is_root: bool = False) -> Text:
+def _label(node: TreeNode, total: int, is_root: bool = False) -> Text:
     label = Text()
     name, kind, args = printable(node.name), printable(node.type), printable(node.args)
     if is_root:
@@ -132,6 +140,8 @@ def _label(node: TreeNode, is_root: bool = False) -> Text:
         label.append(f"{kind}({args})" if args or is_leaf else kind)
     if node.params:
         label.append(f" · {units.count(node.params)} params", "cyan")
+        if not is_root:
+            label.append(f" ({units.percent(node.params / total)})", "dim")
     if node.shared:
         label.append(" [shared]", "magenta")
     for own, first in node.tied:
@@ -149,6 +159,7 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
         Column("Input"),
         Column("Output"),
         Column("Params", right=True),
+        Column("%", right=True),
         Column("FLOPs", right=True),
     )
 
@@ -165,6 +176,7 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
             units.shape(call.input),
             units.shape(call.output),
             units.count(call.params) if call.params else "",
+            units.percent(call.params / report.total) if call.params and report.total else "",
             units.count(call.flops) if call.flops else "",
         )
 

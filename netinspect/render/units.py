@@ -18,6 +18,15 @@ def size(n_bytes: int) -> str:
     raise AssertionError("unreachable")
 
 
+def percent(share: float | None) -> str:
+    """A share of a total: ``49.0%``, ``0.2%``, ``<0.1%`` for a nonzero sliver; none: ``""``."""
+    if share is None:
+        return ""
+    if 0 < share < 0.001:
+        return "<0.1%"
+    return f"{share * 100:.1f}%"
+
+
 def shape(dims: tuple[int, ...] | None) -> str:
     return "uninitialized" if dims is None else f"[{', '.join(map(str, dims))}]"
 

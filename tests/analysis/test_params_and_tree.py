@@ -158,3 +158,25 @@ def test_a_shared_module_is_marked_shared_not_tied() -> None:
     ]
     assert all(c.tied == () for c in report.root.children)
     assert report.repeated == 72
+
+
+def test_buffers_are_totalled_and_listed_on_request() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.BatchNorm1d(4))
+    report = params(model, "bn")
+    assert report.buffers == sum(b.numel() for b in model.buffers()) == 2 * (4 + 4 + 1)
+    assert report.buffer_bytes == sum(b.numel() * b.element_size() for b in model.buffers())
+    assert not any(r.buffer for r in report.rows)
+    listed = params(model, "bn", with_buffers=True)
+    buffer_rows = [(r.name, r.shape) for r in listed.rows if r.buffer]
+    assert buffer_rows == [(n, tuple(b.shape)) for n, b in model.named_buffers()]
+    assert listed.total == report.total  # buffers are not parameters
+
+
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+def test_shares_add_up_to_the_whole(name: str) -> None:
+    report = params(REFERENCES[name](), name)
+    shares = [r.share for r in report.rows if r.share is not None]
+    if report.total:
+        assert sum(shares) == pytest.approx(1.0)
+    counted = {tensor_key(p) for p in REFERENCES[name]().parameters() if not is_lazy(p)}
+    assert len(shares) == len(counted) or not report.total

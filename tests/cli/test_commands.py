@@ -90,6 +90,8 @@ def test_params_filter_reaches_a_deep_bias() -> None:
             "dtype": "float32",
             "trainable": True,
             "shared_with": [],
+            "share": 1.0,
+            "buffer": False,
         }
     ]
     assert doc["total"] == 8
@@ -552,7 +554,7 @@ def test_new_commands_and_formats_through_the_console_script() -> None:
     assert json.loads(schema.out)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     markdown = run_installed("params", "configs/mlp.yaml", "--format", "markdown")
     assert markdown.code == 0
-    assert markdown.out.splitlines()[1] == "| --- | --- | --- | ---: | --- | --- |"
+    assert markdown.out.splitlines()[1] == "| --- | --- | --- | ---: | ---: | --- | --- | --- |"
     csv_out = run_installed("dry-run", "configs/mlp.yaml", "--format", "csv")
     assert csv_out.out.splitlines()[0] == "path,type,depth,input,output,params,flops"
     assert run_installed("check", "configs/mlp.yaml", "--max-params", "48").code == 3
@@ -599,3 +601,19 @@ def test_lazy_layers_without_an_input_are_said_on_stderr() -> None:
         )
     shaped = run_netinspect("params", "-", "--input", "2x5", stdin=LAZY_NO_INPUT)
     assert (shaped.err, "Total params: 66" in shaped.out) == ("", True)
+
+
+def test_params_lists_buffers_with_the_flag(tmp_path: Path) -> None:
+    spec = tmp_path / "bn.yaml"
+    spec.write_text("model:\n  - Conv2d: [3, 4, 3]\n  - BatchNorm2d: 4\n")
+    plain = run_netinspect("params", str(spec))
+    assert "Buffers: 9 (40 B); params and buffers: 520 B" in plain.out
+    assert "running_mean" not in plain.out
+    listed = json_out("params", str(spec), "--buffers")
+    buffers = [(p["name"], p["shape"]) for p in listed["parameters"] if p["buffer"]]
+    assert buffers == [
+        ("1.running_mean", [4]),
+        ("1.running_var", [4]),
+        ("1.num_batches_tracked", []),
+    ]
+    assert (listed["total"], listed["buffers"], listed["buffer_bytes"]) == (120, 9, 40)

@@ -73,8 +73,10 @@ def test_golden_dry_run_root_equals_totals(name: str) -> None:
     text = (GOLDEN / f"dry_run_{name}.txt").read_text()
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip().startswith("─")) + 1
-    root = re.split(r"\s{2,}", lines[start].strip())
-    params, flops = root[-2:] if len(root) == 5 else (root[-1], "0")
+    root = re.split(r"\s{2,}", lines[start].strip())  # layer, input, output, params, %, flops
+    params, share = root[3], root[4]
+    flops = root[5] if len(root) == 6 else "0"
+    assert share == "100.0%"
     total = re.search(rf"^Total params: ({_COUNT})$", text, re.M)
     total_flops = re.search(rf"^Total FLOPs: ({_COUNT})", text, re.M)
     assert total
