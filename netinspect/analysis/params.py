@@ -6,6 +6,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
+import torch
 from torch import nn
 
 from netinspect.analysis.tensors import alias_groups, is_lazy, tensor_key
@@ -63,16 +64,8 @@ def params(
             continue
         key = tensor_key(p)
         lazy = is_lazy(p)
-        rows.append(
-            ParamRow(
-                name=name,
-                shape=None if lazy else tuple(p.shape),
-                numel=None if lazy else p.numel(),
-                dtype=dtype_name(p.dtype),
-                trainable=p.requires_grad,
-                shared_with=tuple(n for n in names_by_key[key] if n != name),
-            )
-        )
+        others = tuple(n for n in names_by_key[key] if n != name)
+        rows.append(_row(name, p, trainable=p.requires_grad, shared_with=others))
         if key in counted:
             continue
         counted.add(key)
@@ -96,17 +89,7 @@ def params(
             continue
         lazy = is_lazy(b)
         if with_buffers:
-            rows.append(
-                ParamRow(
-                    name=name,
-                    shape=None if lazy else tuple(b.shape),
-                    numel=None if lazy else b.numel(),
-                    dtype=dtype_name(b.dtype),
-                    trainable=False,
-                    shared_with=(),
-                    buffer=True,
-                )
-            )
+            rows.append(_row(name, b, trainable=False, buffer=True))
         key = tensor_key(b)
         if key in seen or lazy:
             continue
@@ -123,4 +106,24 @@ def params(
         uninitialized=uninitialized,
         buffers=n_buffers,
         buffer_bytes=buffer_bytes,
+    )
+
+
+def _row(
+    name: str,
+    tensor: torch.Tensor,
+    *,
+    trainable: bool,
+    shared_with: tuple[str, ...] = (),
+    buffer: bool = False,
+) -> ParamRow:
+    lazy = is_lazy(tensor)
+    return ParamRow(
+        name=name,
+        shape=None if lazy else tuple(tensor.shape),
+        numel=None if lazy else tensor.numel(),
+        dtype=dtype_name(tensor.dtype),
+        trainable=trainable,
+        shared_with=shared_with,
+        buffer=buffer,
     )
