@@ -8,6 +8,7 @@ reported by ``cli.output.reporting``. torch is imported only inside the commands
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from enum import Enum
@@ -209,6 +210,12 @@ def dry_run(
             + ".",
         ),
     ] = None,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth", "-d", min=0, help="Show calls this many levels deep (deeper ones sum up)."
+        ),
+    ] = None,
     output: Output,
     limits: Limits,
 ) -> None:
@@ -228,6 +235,10 @@ def dry_run(
     report = api.dry_run(
         source, _chosen(source, example), device=device.value, dtype=param_dtype, limits=limits
     )
+    if depth is not None:  # a block's row already sums its calls' params and FLOPs
+        report = dataclasses.replace(
+            report, layers=tuple(call for call in report.layers if call.depth <= depth)
+        )
     text = capped(output)
     emit(report, output, lambda r: dry_run_table(r, text), dry_run_json, dry_run_rows)
     _say_uncounted(report.uncounted)

@@ -443,3 +443,14 @@ def test_shared_calls_and_tied_tensors_are_marked() -> None:
     assert "(head): Linear [tied]" in text
     assert "Params count a module's tensors at each call; the total counts each once" in text
     assert "Params count" not in run_netinspect("dry-run", "configs/mlp.yaml").out
+
+
+def test_depth_shows_the_upper_calls_whose_rows_sum_the_rest() -> None:
+    full = json.loads(run_netinspect("dry-run", "configs/rgnet.yaml", "--format", "json").out)
+    cut = json.loads(
+        run_netinspect("dry-run", "configs/rgnet.yaml", "--depth", "1", "--format", "json").out
+    )
+    assert [c["path"] for c in cut["layers"]] == ["", "0", "1"]
+    assert cut["layers"] == [c for c in full["layers"] if c["depth"] <= 1]
+    assert sum(c["flops"] for c in cut["layers"][1:]) == cut["flops"] == full["flops"]
+    assert run_netinspect("dry-run", "configs/rgnet.yaml", "--depth", "-1").code == 2
