@@ -132,6 +132,10 @@ def tree(
         int | None,
         typer.Option("--depth", "-d", min=0, help="Show this many levels below the root."),
     ] = None,
+    no_fold: Annotated[
+        bool,
+        typer.Option("--no-fold", help="Show identical consecutive siblings one by one."),
+    ] = False,
     *,
     example: Example,
     imports: Imports,
@@ -143,7 +147,7 @@ def tree(
     from netinspect.render.json import tree_json
     from netinspect.render.text import tree_view
 
-    emit(report, output, tree_view, tree_json)
+    emit(report, output, lambda r: tree_view(r, fold=not no_fold), tree_json)
 
 
 @command(TABLES)

@@ -3,7 +3,8 @@ and that render.sheet writes as plain text, fast, for a pipe or a file."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Group, RenderableType
@@ -105,14 +106,18 @@ def _params_footer(report: ParamsReport) -> Text:
     return Text("\n".join(lines))
 
 
-def tree_view(report: TreeReport) -> RenderableType:
+def tree_view(report: TreeReport, fold: bool = True) -> RenderableType:
+    """The tree; with ``fold``, a run of identical consecutive siblings (same class,
+    arguments, parameters and subtree) shows once, as "(block 0-79): 80 x Sequential" (with
+    an en dash and a multiplication sign), its subtree that of one of them."""
     total = report.root.params
+    same = _signatures(report.root) if fold else None
     root = Branch(_label(report.root, total, is_root=True))
     stack = [(root, report.root)]
     while stack:  # no recursion: the tree may be as deep as the depth limit allows
         branch, node = stack.pop()
-        for child in node.children:
-            branch.children.append(Branch(_label(child, total)))
+        for child, run in _runs(node.children, same):
+            branch.children.append(Branch(_label(child, total, run=run)))
             stack.append((branch.children[-1], child))
         if node.hidden_children:
             more = f"… {node.hidden_children} more (raise --depth to see them)"
@@ -127,18 +132,73 @@ def tree_view(report: TreeReport) -> RenderableType:
     return TreeSheet(root, after)
 
 
-def _label(node: TreeNode, total: int, is_root: bool = False) -> Text:
+def _signatures(root: TreeNode) -> dict[int, Hashable]:
+    """Each node's structure without its name, by ``id``: equal for identical subtrees.
+    Computed children first, without recursion."""
+    found: dict[int, Hashable] = {}
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.children)
+            continue
+        found[id(node)] = (
+            node.type, node.args, node.params, node.shared, node.lazy, node.tied,
+            node.hidden_children, tuple((c.name, found[id(c)]) for c in node.children),
+        )  # fmt: skip
+    return found
+
+
+def _runs(
+    children: Sequence[TreeNode], same: dict[int, Hashable] | None
+) -> list[tuple[TreeNode, list[TreeNode]]]:
+    """Children with the run of identical siblings each stands for (itself alone unfolded)."""
+    runs: list[tuple[TreeNode, list[TreeNode]]] = []
+    for child in children:
+        if same is not None and runs and same[id(runs[-1][0])] == same[id(child)]:
+            runs[-1][1].append(child)
+        else:
+            runs.append((child, [child]))
+    return runs
+
+
+_DASH = "\u2013"  # an en dash, as ranges are printed
+_TIMES = "\u00d7"  # a multiplication sign: 80 times a block
+
+
+def _name_range(first: str, last: str) -> str:
+    """``block 0`` to ``block 79`` as ``block 0`` dash ``79``; others as first dash last."""
+    head = re.fullmatch(r"(.*?)(\d+)", first)
+    tail = re.fullmatch(r"(.*?)(\d+)", last)
+    if head and tail and head.group(1) == tail.group(1):
+        return f"{first}{_DASH}{tail.group(2)}"
+    return f"{first}{_DASH}{last}"
+
+
+def _label(node: TreeNode, total: int, is_root: bool = False, run: Sequence[TreeNode] = ()) -> Text:
     label = Text()
     name, kind, args = printable(node.name), printable(node.type), printable(node.args)
+    times = len(run) if len(run) > 1 else 1
     if is_root:
         label.append(name, "bold")
         label.append(f" ({kind})")
     else:
+        if times > 1:
+            name = _name_range(name, printable(run[-1].name))
         label.append(f"({name}): ", "bold")
+        if times > 1:
+            label.append(f"{times} {_TIMES} ")
         is_leaf = not node.children and not node.hidden_children
         # print(model) style: arguments in parentheses; a bare container shows its class only.
         label.append(f"{kind}({args})" if args or is_leaf else kind)
-    if node.params:
+    if node.params and times > 1:
+        label.append(
+            f" · {units.count(node.params)} params each, {units.count(times * node.params)}",
+            "cyan",
+        )
+        label.append(f" ({units.percent(times * node.params / total)})", "dim")
+    elif node.params:
         label.append(f" · {units.count(node.params)} params", "cyan")
         if not is_root:
             label.append(f" ({units.percent(node.params / total)})", "dim")

@@ -617,3 +617,17 @@ def test_params_lists_buffers_with_the_flag(tmp_path: Path) -> None:
         ("1.num_batches_tracked", []),
     ]
     assert (listed["total"], listed["buffers"], listed["buffer_bytes"]) == (120, 9, 40)
+
+
+def test_identical_siblings_fold_into_one_row() -> None:
+    wide = {"COLUMNS": "200"}
+    folded = run_netinspect("tree", "configs/huge.yaml", env=wide).out.splitlines()
+    run = "(0\u201379): 80 \u00d7 Sequential · 939,614,208 params each, 75,169,136,640 (100.0%)"
+    assert folded[1] == "└── " + run
+    assert len(folded) == 7  # the root, the run, and one block's five layers
+    whole = run_netinspect("tree", "configs/huge.yaml", "--no-fold", env=wide).out.splitlines()
+    assert len(whole) == 1 + 80 * 6
+    rgnet = run_netinspect("tree", "configs/rgnet.yaml").out
+    assert "(block 0\u20133): 4 \u00d7 Sequential · 76 params each, 304 (98.4%)" in rgnet
+    doc = json_out("tree", "configs/huge.yaml")  # scripts get every node
+    assert len(doc["root"]["children"]) == 80
