@@ -282,12 +282,12 @@ class _Pass:
     def layers(self) -> tuple[CallRecord, ...]:
         params_of: dict[int, int] = {}  # after the pass, so materialized layers count
         calls_of = Counter(id(r["module"]) for r in self.records)
-        owners: dict[Hashable, set[int]] = {}
+        owner: dict[int, int] = {}  # a Parameter (tied = the same object) -> its first module
+        tied: set[int] = set()
         for m in self.modules:
             for p in m._parameters.values():
-                if p is not None:
-                    owners.setdefault(tensor_key(p), set()).add(id(m))
-        tied = {i for ids in owners.values() if len(ids) > 1 for i in ids}
+                if p is not None and owner.setdefault(id(p), id(m)) != id(m):
+                    tied.update((owner[id(p)], id(m)))
         calls = []
         for r in self.records:
             mod = r["module"]
