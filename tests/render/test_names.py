@@ -56,7 +56,7 @@ def test_any_visible_name_is_printed_as_it_is(names: list[str]) -> None:
         assert name.replace("|", "\\|") in markdown
     assert len(markdown.splitlines()) == 2 + len(expected)  # one line per row, always
     shown = _render(params_table(report))
-    tree_text = _render(tree_view(tree(compiled.module, "m")))
+    tree_text = _render(tree_view(tree(compiled.module, "m"), fold=False))  # every name shown
     tree_names = [c["name"] for c in json.loads(dumps(tree_json(tree(compiled.module, "m"))))[
         "root"]["children"]]  # fmt: skip
     assert tree_names == names
