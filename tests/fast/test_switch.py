@@ -107,7 +107,15 @@ def test_without_the_dynamo_cache_nothing_is_marked_and_results_stay() -> None:
     # meta kernel; older releases may not): only the time differs.
     absent = "dynamo._marking_works = lambda wrapper: False  # torch without the cache"
     assert _python(MARK_THEN_DRY_RUN.format(patch=absent))[:2] == ["0", flops]
-    assert _python(MARK_THEN_DRY_RUN.format(patch=""), env=OFF)[:2] == ["0", flops]
+
+
+def test_the_switch_turns_the_dynamo_marks_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netinspect._fast import dynamo
+
+    monkeypatch.delitem(sys.modules, "torch._dynamo", raising=False)  # as in a fresh command
+    monkeypatch.setattr(dynamo, "_marking_works", lambda wrapper: pytest.fail("it looked"))
+    monkeypatch.setenv(_fast.SWITCH, "1")
+    assert dynamo.skip_dynamo_import() == 0  # returns before looking at torch at all
 
 
 # -- copier --------------------------------------------------------------------------------
