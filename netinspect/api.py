@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
 from netinspect.errors import InitError, Location, MemoryLimitError, OptionError
-from netinspect.limits import Limits
+from netinspect.limits import DEFAULT_LIMITS, Limits
 from netinspect.spec.model import InputSpec, SchemeSpec, Spec, looks_like_python
 
 if TYPE_CHECKING:
@@ -45,8 +45,6 @@ if TYPE_CHECKING:
     from netinspect.analysis.shared import SharedReport
     from netinspect.analysis.tree import TreeReport
     from netinspect.builder.compiler import CompiledModel
-
-DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -410,11 +408,10 @@ def check(
     a pass has shaped them (never passed on 0)."""
     from netinspect.analysis.check import check as check_of
     from netinspect.analysis.params import params as params_of
-    from netinspect.analysis.tensors import is_lazy
 
     budgets.require_one()
     model = build(source, limits=limits)
-    lazy = any(is_lazy(p) for p in model.module.parameters())
+    lazy = unshaped(model) > 0
     run = None
     if budgets.needs_a_pass or input is not None or lazy:
         run = _forward(model, input or choose_input(source), "meta")
@@ -548,7 +545,6 @@ def initialize(
 
     from netinspect.analysis.init import initialize as apply_rules
     from netinspect.analysis.init import overwritten_layers, temporaries
-    from netinspect.analysis.tensors import is_lazy
     from netinspect.builder.compiler import compile_spec
 
     if not rules:
@@ -565,7 +561,7 @@ def initialize(
     # default init: one random fill of every weight saved), and checks the memory.
     planned = compile_spec(spec, "meta", limits)
     overwritten = overwritten_layers(planned.module, rules)
-    lazy = any(is_lazy(p) for p in planned.module.parameters())
+    lazy = unshaped(planned) > 0
     if lazy and input is None and spec.input is None:
         raise OptionError(
             "the model has lazy layers, whose shapes come from a forward pass; "

@@ -18,3 +18,7 @@ class Limits:
     max_modules: int = 50_000  # modules torch builds, every place of a shared one counted
     max_tensors: int = 20_000  # parameters and buffers, likewise (LSTM builds in O(n²))
     max_memory: int | None = None  # bytes a real (cpu) run may take; None: what is free
+
+
+#: What every entry point uses unless told otherwise: the API, the builder, the options.
+DEFAULT_LIMITS = Limits()

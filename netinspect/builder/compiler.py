@@ -21,7 +21,7 @@ from netinspect.builder.guard import BuildBudget
 from netinspect.builder.registry import Structure, build_layer, structure
 from netinspect.dtypes import torch_dtype
 from netinspect.errors import LimitError, Location, SpecError
-from netinspect.limits import Limits
+from netinspect.limits import DEFAULT_LIMITS, Limits
 from netinspect.spec.model import (
     BlockUse,
     Child,
@@ -36,8 +36,6 @@ from netinspect.spec.model import (
 )
 from netinspect.spec.structure import count_modules
 
-#: Default caps on what a spec may expand to (``--max-modules`` etc. raise them).
-DEFAULT_LIMITS = Limits()
 DEFAULT_MAX_MODULES = DEFAULT_LIMITS.max_modules
 
 

@@ -22,7 +22,7 @@ import typer
 
 from netinspect.dtypes import InputDtype
 from netinspect.errors import InitError, Location, NetinspectError, OptionError
-from netinspect.limits import Limits
+from netinspect.limits import DEFAULT_LIMITS, Limits
 from netinspect.spec.model import PYTHON_REFERENCE, SchemeSpec, Value, check_shape
 from netinspect.spec.schemes import SCHEME_NAMES
 
@@ -133,7 +133,6 @@ def parse_scheme(text: str, option: str = "--scheme") -> SchemeSpec:
 
 
 # -- option groups -------------------------------------------------------------------------
-DEFAULT_LIMITS = Limits()
 LIMITS_PANEL = "Limits"
 
 

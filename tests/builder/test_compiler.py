@@ -150,9 +150,12 @@ def test_module_cap_fails_before_building() -> None:
 
 
 def test_cli_default_module_cap_matches_the_compiler() -> None:
-    from netinspect.cli.options import DEFAULT_LIMITS
+    import inspect
 
-    assert DEFAULT_LIMITS.max_modules == DEFAULT_MAX_MODULES
+    from netinspect.cli import options
+
+    for group in (options.limits, options.run_limits):
+        assert inspect.signature(group).parameters["max_modules"].default == DEFAULT_MAX_MODULES
 
 
 def test_seventy_billion_parameters_compile_on_meta() -> None:
