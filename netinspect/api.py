@@ -22,6 +22,7 @@ torch is imported when a function needs it, not when this module is.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import random
 from collections.abc import Callable, Sequence
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
     from netinspect.analysis.check import CheckReport
     from netinspect.analysis.diff import DiffReport
-    from netinspect.analysis.dryrun import DryRunReport
+    from netinspect.analysis.dryrun import DryRunReport, Example
     from netinspect.analysis.init import InitReport, Rule, Scheme
     from netinspect.analysis.memory import MemoryPlan
     from netinspect.analysis.params import ParamsReport
@@ -195,22 +196,30 @@ def _compile(
     return CompiledModel(source.name, model, None)
 
 
-def plan_memory(planned: CompiledModel, chosen: InputSpec | None = None) -> MemoryPlan:
+def plan_memory(planned: CompiledModel, chosen: InputArg = None) -> MemoryPlan:
     """The memory of running ``planned`` (built on meta) for real: its parameters and
     buffers, and with an input, the forward pass on it, lazy layers shaped (see
     ``analysis.memory``). A shape mismatch is found here, on meta, before any allocation."""
     from netinspect.analysis.dryrun import dry_run as run_pass
-    from netinspect.analysis.dryrun import example_input
     from netinspect.analysis.memory import MemoryPlan, plan_forward, tensor_bytes
 
-    if chosen is None:
+    inputs = _as_inputs(chosen)
+    if not inputs:
         return MemoryPlan(tensor_bytes(planned.module), 0, 0)
-    example = example_input(chosen.shape, _input_dtype(planned, chosen), "meta", planned.module)
+    example = _example(planned, inputs, "meta")
 
-    def run(module: nn.Module, x: torch.Tensor) -> None:
+    def run(module: nn.Module, x: Example) -> None:
         run_pass(module, x, planned.name, planned.origin, reuse=False)
 
     return plan_forward(planned.module, example, run)
+
+
+def _as_inputs(chosen: InputArg) -> Inputs:
+    if chosen is None:
+        return ()
+    if isinstance(chosen, InputSpec):
+        return (chosen,)
+    return tuple(chosen)
 
 
 def available_memory() -> int:
@@ -249,25 +258,32 @@ def _check_plan(plan: MemoryPlan, source: Source, device: str, max_memory: int |
 
 
 # -- the example input and the dry run -------------------------------------------------------
+Inputs: TypeAlias = tuple[InputSpec, ...]
+#: What the functions below take as the example input: one input, or several (positional
+#: ones first, then keyword ones, as :func:`choose_input` returns them).
+InputArg: TypeAlias = "InputSpec | Sequence[InputSpec] | None"
+
+
 def choose_input(
     source: Source | CompiledModel | None = None,
-    shape: tuple[int, ...] | None = None,
+    shape: tuple[int, ...] | Sequence[InputSpec] | None = None,
     dtype: torch.dtype | None = None,
-) -> InputSpec:
-    """The example input: ``shape`` wins over the spec's ``input:``, and ``dtype`` over the
-    spec's input dtype. An input whose dtype nobody stated is floating and takes the
-    parameters' dtype when it runs. A Python target has no spec, so it needs a shape."""
-    from netinspect.dtypes import dtype_name
-    from netinspect.spec.model import check_shape
-
+) -> Inputs:
+    """The example inputs, positional ones first. ``shape`` (one input's shape, or inputs
+    as the command line gives them) wins over the spec's ``input:``; ``dtype`` sets every
+    input whose own dtype was not stated with it, else the spec's stated dtype stands for
+    the input it belongs to (by position or name). An input whose dtype nobody stated is
+    floating and takes the parameters' dtype when it runs. A Python target has no spec,
+    so it needs a shape."""
     spec = _spec_of(source)
     where = spec.model.loc if spec else Location("--input")
-    dtype_text = dtype_name(dtype) if dtype is not None else None
     if shape is not None:
-        stated = spec.input if spec and spec.input and spec.input.dtype_given else None
-        check_shape(shape, "the input", where)
-        base_dtype = stated.dtype if stated else "float32"
-        return InputSpec(tuple(shape), dtype_text or base_dtype, where, bool(dtype_text or stated))
+        given = _given_inputs(shape, where)
+        stated = spec.inputs if spec else ()
+        return tuple(
+            _with_dtype(item, dtype, _counterpart(item, index, stated))
+            for index, item in enumerate(given)
+        )
     if spec is None:
         target = source.reference if isinstance(source, PythonTarget) else None
         raise OptionError(
@@ -275,15 +291,52 @@ def choose_input(
             Location(target) if target else None,
             "Give one, e.g. --input 2x4 (batch first; --input-dtype int64 for token ids).",
         )
-    if spec.input is None:
+    if not spec.inputs:
         raise OptionError(
             "no example input: the spec has no input: and no --input was given",
             where,
             "Give one, e.g. --input 2x4 (batch first), or add 'input: [2, 4]' to the spec.",
         )
-    if dtype_text is None:
-        return spec.input
-    return dataclasses.replace(spec.input, dtype=dtype_text, dtype_given=True)
+    return tuple(_with_dtype(i, dtype, None) for i in spec.inputs)
+
+
+def _given_inputs(shape: tuple[int, ...] | Sequence[InputSpec], where: Location) -> Inputs:
+    """Inputs as given, checked: positional ones first (in their order), no name twice."""
+    from netinspect.spec.model import check_shape
+
+    if all(isinstance(n, int) for n in shape):
+        ints = tuple(n for n in shape if isinstance(n, int))
+        return (InputSpec(check_shape(ints, "the input", where), "float32", where),)
+    items = [i for i in shape if isinstance(i, InputSpec)]
+    names = [i.name for i in items if i.name is not None]
+    for name in names:
+        if names.count(name) > 1:
+            raise OptionError(f"the input {name!r} is given twice", Location("--input"))
+    for item in items:
+        check_shape(item.shape, f"the input {item.name}" if item.name else "the input", item.loc)
+    return (*(i for i in items if i.name is None), *(i for i in items if i.name is not None))
+
+
+def _with_dtype(item: InputSpec, dtype: torch.dtype | None, stated: InputSpec | None) -> InputSpec:
+    """``item`` with ``dtype`` when it states none of its own; else with the dtype the
+    spec states for the same input (``stated``), if any."""
+    from netinspect.dtypes import dtype_name
+
+    if item.dtype_given:
+        return item
+    if dtype is not None:
+        return dataclasses.replace(item, dtype=dtype_name(dtype), dtype_given=True)
+    if stated is not None and stated.dtype_given:
+        return dataclasses.replace(item, dtype=stated.dtype, dtype_given=True)
+    return item
+
+
+def _counterpart(item: InputSpec, index: int, stated: Inputs) -> InputSpec | None:
+    """The spec's input that ``item`` (at ``index`` among positional inputs) replaces."""
+    if item.name is not None:
+        return next((s for s in stated if s.name == item.name), None)
+    positional = [s for s in stated if s.name is None]
+    return positional[index] if index < len(positional) else None
 
 
 def _spec_of(source: Source | CompiledModel | None) -> Spec | None:
@@ -296,7 +349,7 @@ def _spec_of(source: Source | CompiledModel | None) -> Spec | None:
 
 def dry_run(
     source: Source | CompiledModel,
-    input: InputSpec | None = None,
+    input: InputArg = None,
     *,
     device: str = "meta",
     dtype: torch.dtype | None = None,
@@ -305,25 +358,43 @@ def dry_run(
     """One forward pass in eval mode without autograd, recording every call.
 
     From a spec or a target, the model is built for the pass; on a real device, the whole
-    run (parameters, lazy layers shaped, input, activations) is planned on meta first and
+    run (parameters, lazy layers shaped, inputs, activations) is planned on meta first and
     refused before anything is allocated when it does not fit. A model already built runs
     as it is, on its device (lazy layers are shaped in place). ``input`` defaults to the
     spec's ``input:``."""
-    chosen = input or choose_input(source)
+    chosen = _as_inputs(input) or choose_input(source)
     if not isinstance(source, (Spec, PythonTarget)):
         return _forward(source, chosen, device)
     if device != "meta":
         planned = _compile(source, "meta", dtype, limits)
-        _check_plan(plan_memory(planned, chosen), source, device, limits.max_memory)
+        _check_plan(_plan_run(planned, chosen), source, device, limits.max_memory)
     return _forward(_compile(source, device, dtype, limits), chosen, device)
 
 
-def _forward(model: CompiledModel, chosen: InputSpec, device: str) -> DryRunReport:
-    from netinspect.analysis.dryrun import dry_run as run_pass
-    from netinspect.analysis.dryrun import example_input
+def _plan_run(planned: CompiledModel, chosen: Inputs) -> MemoryPlan:
+    """The plan of a real pass; for a model whose forward reads its data (which meta
+    cannot follow), its parameters and inputs alone: the activations are not planned."""
+    from netinspect.errors import MetaValueError
 
-    example = example_input(chosen.shape, _input_dtype(model, chosen), device, model.module)
-    return run_pass(model.module, example, model.name, model.origin)
+    try:
+        return plan_memory(planned, chosen)
+    except MetaValueError:
+        plan = plan_memory(planned)
+        inputs = sum(math.prod(i.shape) * _input_dtype(planned, i).itemsize for i in chosen)
+        return dataclasses.replace(plan, input=inputs)
+
+
+def _forward(model: CompiledModel, chosen: Inputs, device: str) -> DryRunReport:
+    from netinspect.analysis.dryrun import dry_run as run_pass
+
+    return run_pass(model.module, _example(model, chosen, device), model.name, model.origin)
+
+
+def _example(model: CompiledModel, chosen: Inputs, device: str) -> Example:
+    from netinspect.analysis.dryrun import example_inputs
+
+    typed = [(i.name, i.shape, _input_dtype(model, i)) for i in chosen]
+    return example_inputs(typed, device, model.module)
 
 
 def _input_dtype(model: CompiledModel, chosen: InputSpec) -> torch.dtype:
@@ -342,16 +413,17 @@ def _input_dtype(model: CompiledModel, chosen: InputSpec) -> torch.dtype:
 
 # -- inspecting ----------------------------------------------------------------------------
 def inspect(
-    source: Source, *, input: InputSpec | None = None, limits: Limits = DEFAULT_LIMITS
+    source: Source, *, input: InputArg = None, limits: Limits = DEFAULT_LIMITS
 ) -> CompiledModel:
     """The model on meta, to inspect. A model with lazy layers is shaped first by one dry
     run on ``input``, or else on the spec's ``input:``; without either its lazy parameters
     stay unshaped (see :func:`unshaped`). Given an input, the pass runs in any case."""
     model = build(source, limits=limits)
-    if input is None and unshaped(model) and model.spec is not None and model.spec.input:
-        input = choose_input(model)
-    if input is not None:
-        _forward(model, input, "meta")
+    chosen = _as_inputs(input)
+    if not chosen and unshaped(model) and model.spec is not None and model.spec.inputs:
+        chosen = choose_input(model)
+    if chosen:
+        _forward(model, chosen, "meta")
     return model
 
 
@@ -400,7 +472,7 @@ def check(
     source: Source,
     budgets: Budgets,
     *,
-    input: InputSpec | None = None,
+    input: InputArg = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> CheckReport:
     """Each budget against what the model measures. FLOPs and the output shape need a dry
@@ -413,8 +485,9 @@ def check(
     model = build(source, limits=limits)
     lazy = unshaped(model) > 0
     run = None
-    if budgets.needs_a_pass or input is not None or lazy:
-        run = _forward(model, input or choose_input(source), "meta")
+    chosen = _as_inputs(input)
+    if budgets.needs_a_pass or chosen or lazy:
+        run = _forward(model, chosen or choose_input(source), "meta")
     totals = params_of(model.module, model.name)
     return check_of(
         model.name,
@@ -528,7 +601,7 @@ def initialize(
     rules: list[Rule],
     *,
     seed: int | None = None,
-    input: InputSpec | None = None,
+    input: InputArg = None,
     limits: Limits = DEFAULT_LIMITS,
     scheme_label: str = "init rules",
     progress: Callable[[int, int], None] | None = None,
@@ -562,21 +635,22 @@ def initialize(
     planned = compile_spec(spec, "meta", limits)
     overwritten = overwritten_layers(planned.module, rules)
     lazy = unshaped(planned) > 0
-    if lazy and input is None and spec.input is None:
+    given = _as_inputs(input)
+    if lazy and not given and not spec.inputs:
         raise OptionError(
             "the model has lazy layers, whose shapes come from a forward pass; "
             "give an example input",
             spec.model.loc,
             "Pass --input (e.g. --input 2x20) or add input: to the spec.",
         )
-    chosen = (input or choose_input(spec)) if lazy else None
+    chosen = (given or choose_input(spec)) if lazy else ()
     memory = plan_memory(planned, chosen)  # shapes the planned lazy layers on meta
     memory = dataclasses.replace(memory, temporaries=temporaries(planned.module, rules))
     _check_plan(memory, spec, "cpu", limits.max_memory)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = compile_spec(spec, "cpu", limits, uninitialized=overwritten)
-        if chosen is not None:
+        if chosen:
             _forward(model, chosen, "cpu")
         ties = _tie_names(model)
         report = apply_rules(

@@ -8,10 +8,12 @@ A mode says what to do with each operation in :meth:`Mode.dispatch`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
 if TYPE_CHECKING:  # torch's class is untyped: this is what it offers, typed
 
@@ -47,3 +49,12 @@ class Mode(_Base):
 
     def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         raise NotImplementedError
+
+
+@contextlib.contextmanager
+def modes_off() -> Iterator[None]:
+    """Run operations with every dispatch mode off: work of netinspect's own that the FLOP
+    counter and the memory planner must not see. (torch's private helper, there since
+    torch 1.13; the public API has none.)"""
+    with _disable_current_modes():
+        yield

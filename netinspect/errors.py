@@ -90,6 +90,11 @@ class ForwardError(NetinspectError):
     """The example input does not fit the model: a shape, rank or dtype mismatch."""
 
 
+class MetaValueError(ForwardError):
+    """The forward read a tensor's values (``bool(t)``, ``t.item()``) on meta, where they
+    are not known: the model fits or not only with real data."""
+
+
 class InitError(NetinspectError):
     """A scheme, its arguments, or where it is to apply, is wrong; or the user's own scheme
     failed."""

@@ -41,10 +41,9 @@ def test_build_takes_a_torch_dtype_and_plans_before_allocating() -> None:
 
 def test_choose_input_takes_a_tuple_and_a_dtype() -> None:
     spec = netinspect.load(str(CONFIGS / "tiny_lm.yaml"))
-    assert spec.input is not None
-    chosen = netinspect.choose_input(spec)
-    assert (chosen.shape, chosen.dtype) == (spec.input.shape, "int64")
-    chosen = netinspect.choose_input(spec, (3, 5), torch.int32)
+    (chosen,) = netinspect.choose_input(spec)
+    assert (chosen.shape, chosen.dtype) == (spec.inputs[0].shape, "int64")
+    (chosen,) = netinspect.choose_input(spec, (3, 5), torch.int32)
     assert (chosen.shape, chosen.dtype) == ((3, 5), "int32")
     for bad in [(3, 0), (), (2, -1)]:
         with pytest.raises(OptionError, match="is not a shape"):
@@ -57,7 +56,7 @@ def test_a_python_target_needs_an_input_shape_and_permission() -> None:
     target = netinspect.python_target("torch.nn:Transformer", allow_import=True)
     with pytest.raises(OptionError, match="no example input"):
         netinspect.choose_input(target)
-    assert netinspect.choose_input(target, (2, 3)).dtype == "float32"
+    assert netinspect.choose_input(target, (2, 3))[0].dtype == "float32"
 
 
 def test_the_package_docstring_examples_run(capsys: pytest.CaptureFixture[str]) -> None:

@@ -71,7 +71,7 @@ def answer(text: str) -> Any:
     try:
         spec = netinspect.load_string(text, "fuzz.yaml", limits=LIMITS)
         compiled = netinspect.build(spec, limits=LIMITS)
-        if spec.input is not None:
+        if spec.inputs:
             netinspect.dry_run(compiled, netinspect.choose_input(spec))
         return compiled
     except NetinspectError as exc:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -28,8 +28,9 @@ from netinspect._fast import enabled
 from netinspect._fast.leafcalls import LeafCalls, counts_in_leaves
 from netinspect.analysis.strict import RealDtypes
 from netinspect.analysis.tensors import is_lazy, tensor_key
+from netinspect.analysis.values import MAX_KNOWN, KnownValues
 from netinspect.dtypes import dtype_name
-from netinspect.errors import ForwardError, Location, NetinspectError
+from netinspect.errors import ForwardError, Location, MetaValueError, NetinspectError
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,40 @@ class Materialized:
 
 
 @dataclass(frozen=True)
+class InputRecord:
+    name: str | None  # None: passed by position
+    shape: tuple[int, ...]
+    dtype: str
+
+
+@dataclass(frozen=True)
+class Example:
+    """The arguments of the forward pass: tensors by position, then by keyword."""
+
+    args: tuple[torch.Tensor, ...]
+    kwargs: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    # Meta inputs whose values are known (a mask's ones), each with them on cpu: the pass
+    # answers a forward that reads them (see values.py).
+    known: tuple[tuple[torch.Tensor, torch.Tensor], ...] = ()
+
+    def named(self) -> list[tuple[str | None, torch.Tensor]]:
+        return [*((None, t) for t in self.args), *self.kwargs.items()]
+
+    def records(self) -> tuple[InputRecord, ...]:
+        return tuple(InputRecord(n, tuple(t.shape), dtype_name(t.dtype)) for n, t in self.named())
+
+    def describe(self) -> str:
+        """``[2, 16]`` for one input, ``[2, 16], attention_mask=[2, 16]`` for several."""
+        return ", ".join(
+            f"{n}={list(t.shape)}" if n else str(list(t.shape)) for n, t in self.named()
+        )
+
+
+@dataclass(frozen=True)
 class DryRunReport:
     model: str
     device: str
-    input: tuple[int, ...]
+    input: tuple[int, ...]  # the first input's shape (see inputs for all of them)
     input_dtype: str
     output: tuple[int, ...] | None
     layers: tuple[CallRecord, ...]
@@ -66,6 +97,7 @@ class DryRunReport:
     # parameters and counted nothing (its work went to an operator FlopCounterMode has no
     # formula for, as a fused kernel would).
     uncounted: tuple[str, ...] = ()
+    inputs: tuple[InputRecord, ...] = ()  # every input, positional ones first
 
 
 @dataclass(slots=True)
@@ -145,7 +177,7 @@ class _Pass:
                 "path": path,
                 "module": mod,
                 "depth": len(self.stack),
-                "input": _first_shape(args),
+                "input": _first_shape(args) or (_first_shape(kwargs) if kwargs else None),
                 "flops_before": self.flops(),
             }
             self.records.append(record)
@@ -238,20 +270,21 @@ class _Pass:
         self.leaf_calls.remember(key, output, flops)
         return output
 
-    def run(self, example: torch.Tensor) -> Any:
+    def run(self, example: Example) -> Any:
         """The forward pass in eval mode without autograd; forwards and each module's
         training flag are restored afterwards."""
         modes = [(m, m.training) for m in self.modules]
         for m in self.modules:
             self.wrap(m)
         _set_training([(m, False) for m in self.modules])  # batch norm uses its stats as is
-        self.meta = example.device.type == "meta"
+        self.meta = example.named()[0][1].device.type == "meta"
+        known = KnownValues(example.known) if example.known else contextlib.nullcontext()
         try:
-            with torch.no_grad(), _countable_paths():
+            with torch.no_grad(), _countable_paths(), known:
                 if self.per_leaf:
-                    return self.module(example)
+                    return self.module(*example.args, **example.kwargs)
                 with self.counter, self.strict():
-                    return self.module(example)
+                    return self.module(*example.args, **example.kwargs)
         finally:
             for m, original, had_own in self.wrapped:
                 if had_own:
@@ -389,11 +422,15 @@ def _first_shape(value: Any) -> tuple[int, ...] | None:
 
 
 def example_input(
-    shape: tuple[int, ...], dtype: torch.dtype, device: str, model: nn.Module
+    shape: tuple[int, ...], dtype: torch.dtype, device: str, model: nn.Module, name: str = ""
 ) -> torch.Tensor:
-    """A tensor to run: random values on cpu (valid indices for integer inputs), none on meta."""
+    """A tensor to run: none on meta; on a real device, random values, valid indices for an
+    integer input, and ones for a mask (an input whose name ends in ``mask``: 1 keeps a
+    position, as transformers' ``attention_mask`` means)."""
     if device == "meta":
         return torch.empty(shape, dtype=dtype, device="meta")
+    if _is_mask(name):
+        return torch.ones(shape, dtype=dtype)
     if dtype.is_floating_point:
         return torch.randn(shape, dtype=dtype)
     if dtype == torch.bool:
@@ -407,21 +444,44 @@ def example_input(
     return torch.randint(0, high, shape, dtype=dtype)
 
 
+def example_inputs(
+    inputs: Sequence[tuple[str | None, tuple[int, ...], torch.dtype]],
+    device: str,
+    model: nn.Module,
+) -> Example:
+    """The forward pass's arguments from (keyword or None, shape, dtype), in order."""
+    args = [example_input(s, d, device, model) for n, s, d in inputs if n is None]
+    kwargs = {n: example_input(s, d, device, model, n) for n, s, d in inputs if n is not None}
+    known = [
+        (tensor, example_input(tuple(tensor.shape), tensor.dtype, "cpu", model, name))
+        for name, tensor in kwargs.items()
+        if device == "meta" and _is_mask(name) and tensor.numel() <= MAX_KNOWN
+    ]
+    return Example(tuple(args), kwargs, tuple(known))
+
+
+def _is_mask(name: str) -> bool:
+    return name.lower().endswith("mask")
+
+
 def dry_run(
     module: nn.Module,
-    example: torch.Tensor,
+    example: torch.Tensor | Example,
     model_name: str = "model",
     origin: Callable[[nn.Module], Location | None] = lambda m: None,
     *,
     reuse: bool = True,
 ) -> DryRunReport:
-    """Run ``module`` once on ``example`` in eval mode without autograd, and record every call.
+    """Run ``module`` once on ``example`` (one tensor, or an :class:`Example` of several)
+    in eval mode without autograd, and record every call.
 
     ``origin`` maps a module to its spec location, for shape errors. Lazy parameters are
     materialized in place (that is what a first forward pass does in torch). On meta,
     ``reuse`` runs each distinct leaf call once and answers identical repeats from memory
     (see :class:`_Pass`); the results are the same either way.
     """
+    if isinstance(example, torch.Tensor):
+        example = Example((example,))
     recorder = _Pass(module, fast=reuse)
     own = (p for m in recorder.modules for p in m._parameters.values())
     lazy = any(p is not None and is_lazy(p) for p in own)
@@ -441,17 +501,19 @@ def dry_run(
     for name, p in named_after:
         if name in lazy_before:
             materialized.setdefault(tensor_key(p), Materialized(name, tuple(p.shape)))
+    inputs = example.records()
     return DryRunReport(
         model=model_name,
-        device=example.device.type,
-        input=tuple(example.shape),
-        input_dtype=dtype_name(example.dtype),
+        device=example.named()[0][1].device.type,
+        input=inputs[0].shape,
+        input_dtype=inputs[0].dtype,
         output=_first_shape(output),
         layers=recorder.layers(),
         materialized=tuple(materialized.values()),
         total=recorder.params(module),
         flops=recorder.flops(),
         uncounted=tuple(r["path"] or model_name for r in recorder.records if r.get("uncounted")),
+        inputs=inputs,
     )
 
 
@@ -469,6 +531,8 @@ _DTYPE_WORDS = (
 # Messages that say an integer (index) input was wanted: an Embedding given floats.
 _INDEX_WORDS = ("indices", "scalar type Long", "expected Long")
 _MISSING_ARGUMENT = re.compile(r"missing (\d+) required positional arguments?: (.+)")
+_META_READ = "cannot be called on meta tensors"  # torch's words for item() on meta
+_UNEXPECTED_ARGUMENT = re.compile(r"unexpected keyword argument ('\w+')")
 
 
 def _hint(reason: str) -> str:
@@ -486,9 +550,17 @@ def _hint(reason: str) -> str:
         )
     missing = _MISSING_ARGUMENT.search(reason)
     if missing:
+        names = re.findall(r"'(\w+)'", missing.group(2))
+        first = names[0] if names else "NAME"
         return (
-            f"It takes more inputs than the one netinspect passes (also {missing.group(2)}); "
-            "run a model whose forward takes one tensor, e.g. the encoder part of it."
+            f"Its forward() also takes {missing.group(2)}: give each with --input "
+            f"{first}=SHAPE[:DTYPE] (repeatable), or list them under the spec's input:."
+        )
+    unexpected = _UNEXPECTED_ARGUMENT.search(reason)
+    if unexpected:
+        return (
+            f"Its forward() has no argument {unexpected.group(1)}: name inputs as forward() "
+            "does, or give them by position (--input SHAPE, in order)."
         )
     return "Check the sizes of this layer against the layer before it, or the --input shape."
 
@@ -498,21 +570,34 @@ def _forward_error(
     stack: list[_Frame],
     *,
     root: nn.Module,
-    example: torch.Tensor,
+    example: Example,
     model_name: str,
     origin: Callable[[nn.Module], Location | None],
 ) -> ForwardError:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if not stack:
         return ForwardError(
-            f"the input {list(example.shape)} does not fit {model_name}: {reason}", origin(root)
+            f"the input {example.describe()} does not fit {model_name}: {reason}",
+            origin(root),
+            _hint(reason),
         )
     frame = stack[-1]
     mod = frame.module
     where = f"layer {frame.path}" if frame.path else model_name
     got = frame.record["input"]
     hint = _hint(reason)
-    return ForwardError(
+    error: type[ForwardError] = ForwardError
+    if _META_READ in reason:
+        error = MetaValueError
+        reason = (
+            "its forward reads the values of a tensor, and a meta tensor has none "
+            f"(torch: {reason})"
+        )
+        hint = (
+            "On meta, netinspect knows the values of mask inputs only (an input named "
+            "...mask is all ones); run this model on a real device, e.g. --device cpu."
+        )
+    return error(
         f"{where}, {type(mod).__name__}({mod.extra_repr()}), got an input of shape "
         f"{list(got) if got is not None else 'none'}: {reason}",
         origin(mod),

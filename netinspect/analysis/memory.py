@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
+from netinspect.analysis.dryrun import Example
 from netinspect.analysis.tensors import is_lazy
 from netinspect.dispatch import Mode
 
@@ -93,7 +94,7 @@ def tensor_bytes(module: nn.Module) -> int:
 
 
 def plan_forward(
-    module: nn.Module, example: torch.Tensor, run: Callable[[nn.Module, torch.Tensor], object]
+    module: nn.Module, example: Example, run: Callable[[nn.Module, Example], object]
 ) -> MemoryPlan:
     """Run ``run(module, example)`` (a meta forward pass) under :class:`LiveStorages` and
     plan the real run from it. ``module`` and ``example`` are on meta.
@@ -111,6 +112,6 @@ def plan_forward(
         run(module, example)
     return MemoryPlan(
         parameters=tensor_bytes(module),
-        input=example.numel() * example.element_size(),
+        input=sum(t.numel() * t.element_size() for _, t in example.named()),
         activations=tracker.peak,
     )

@@ -9,9 +9,10 @@ of different modules one ``Parameter``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import torch
 from torch import nn
@@ -102,6 +103,8 @@ def compile_spec(
     built = builder.build(spec.model, "")
     # `model: ReLU` is a one-layer model; the result is always an nn.Sequential.
     root = built if isinstance(built, nn.Sequential) else nn.Sequential(built)
+    if len(root) and (len(spec.inputs) > 1 or any(i.name for i in spec.inputs)):
+        root = Sequential(OrderedDict(root._modules))
     builder.record(root, spec.model)
     if spec.dtype != "float32":
         root.to(dtype=torch_dtype(spec.dtype))  # in place: Parameter identity (ties) kept
@@ -113,6 +116,20 @@ def compile_spec(
         for tie in spec.ties:
             _apply_tie(root, tie, names, aliases)
     return CompiledModel(spec.name, root, spec, builder.origins)
+
+
+class Sequential(nn.Sequential):
+    """The root of a spec whose ``input:`` lists several inputs, or names one: an
+    ``nn.Sequential`` whose first layer takes them all (``Transformer(src, tgt=...)``),
+    and each later layer the output of the one before. Shown as Sequential, which it is
+    from the first layer on."""
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        layers = iter(self)  # never empty (see compile_spec)
+        output = next(layers)(*args, **kwargs)
+        for layer in layers:
+            output = layer(output)
+        return output
 
 
 def _check_count(what: str, count: int, limit: int, loc: Location) -> None:

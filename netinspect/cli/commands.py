@@ -38,7 +38,7 @@ from netinspect.spec.schemes import SCHEME_NAMES
 
 if TYPE_CHECKING:
     from netinspect.builder.compiler import CompiledModel
-    from netinspect.spec.model import InputSpec, Spec
+    from netinspect.spec.model import Spec
 
 SpecArg = Annotated[
     str,
@@ -99,17 +99,17 @@ def _loaded() -> None:
     skip_dynamo_import()
 
 
-def _chosen(source: api.Source, example: Example) -> InputSpec:
+def _chosen(source: api.Source, example: Example) -> api.Inputs:
     from netinspect.dtypes import torch_dtype
 
     dtype = torch_dtype(example.dtype.value) if example.dtype else None
-    return api.choose_input(source, example.shape, dtype)
+    return api.choose_input(source, example.inputs or None, dtype)
 
 
-def _given(source: api.Source, example: Example) -> InputSpec | None:
-    """The example input when the command line gave one, for commands that need none."""
-    given = example.shape is not None or example.dtype is not None
-    return _chosen(source, example) if given else None
+def _given(source: api.Source, example: Example) -> api.Inputs:
+    """The example inputs when the command line gave one, for commands that need none."""
+    given = bool(example.inputs) or example.dtype is not None
+    return _chosen(source, example) if given else ()
 
 
 def _inspected(spec: str, example: Example, imports: Imports, limits: Limits) -> CompiledModel:
@@ -422,7 +422,7 @@ def init(
         )
         rules.append(api.rule(weight, bias_scheme, layer_type=layer_type, select=select))
     # Only a model with lazy layers needs an input; init uses the spec's when none is given.
-    chosen = _given(loaded, example) if example.shape or loaded.input else None
+    chosen = _given(loaded, example) if example.inputs or loaded.inputs else ()
     with progress("initializing") as update:
         model, report = api.initialize(
             loaded,

@@ -23,8 +23,44 @@ import typer
 from netinspect.dtypes import InputDtype
 from netinspect.errors import InitError, Location, NetinspectError, OptionError
 from netinspect.limits import DEFAULT_LIMITS, Limits
-from netinspect.spec.model import PYTHON_REFERENCE, SchemeSpec, Value, check_shape
+from netinspect.spec.model import (
+    INPUT_DTYPES,
+    PYTHON_REFERENCE,
+    InputSpec,
+    SchemeSpec,
+    Value,
+    check_shape,
+    did_you_mean,
+)
 from netinspect.spec.schemes import SCHEME_NAMES
+
+
+def parse_input(text: str) -> InputSpec:
+    """One ``--input``: ``[NAME=]SHAPE[:DTYPE]``; with a name it is that keyword argument of
+    forward(), without one the next positional argument."""
+    name, equals, rest = text.partition("=")
+    if not equals:
+        name, rest = "", text
+    elif not name.strip().isidentifier():
+        raise OptionError(
+            f"{_shown(name)} is not an argument name",
+            Location("--input"),
+            "Name a keyword input as forward() does: --input attention_mask=2x16:int64.",
+        )
+    shape_text, colon, dtype_text = rest.partition(":")
+    dtype = None
+    if colon:
+        dtype = dtype_text.strip()
+        if dtype not in INPUT_DTYPES:
+            raise OptionError(
+                f"{_shown(dtype_text)} is not an input dtype; expected one of: "
+                + ", ".join(INPUT_DTYPES),
+                Location("--input"),
+                did_you_mean(dtype, INPUT_DTYPES),
+            )
+    shape = parse_shape(shape_text)
+    where = Location("--input")
+    return InputSpec(shape, dtype or "float32", where, dtype is not None, name.strip() or None)
 
 
 def parse_shape(text: str, option: str = "--input") -> tuple[int, ...]:
@@ -176,9 +212,10 @@ class Output:
 
 @dataclasses.dataclass(frozen=True)
 class Example:
-    """``--input`` and ``--input-dtype``, parsed; None where not given."""
+    """``--input`` (each time given) and ``--input-dtype``, parsed; empty or None where
+    not given."""
 
-    shape: tuple[int, ...] | None = None
+    inputs: tuple[InputSpec, ...] = ()
     dtype: InputDtype | None = None
 
 
@@ -220,13 +257,15 @@ def table_output(
 
 
 def example_input(
-    input_shape: Annotated[
-        str | None,
+    input_shapes: Annotated[
+        list[str] | None,
         typer.Option(
             "--input",
             "-i",
-            help="Example input shape, batch first: 2x4, 2,4 or [2,4] "
-            "(overrides the spec's input:).",
+            metavar="[NAME=]SHAPE[:DTYPE]",
+            help="An example input, batch first: 2x4, 2,4 or [2,4], with :int64 for its "
+            "dtype. Repeat it for more positional inputs; NAME= passes one by keyword, as "
+            "attention_mask=2x16:int64. Overrides the spec's input:.",
         ),
     ] = None,
     input_dtype: Annotated[
@@ -234,12 +273,13 @@ def example_input(
         typer.Option(
             "--input-dtype",
             metavar="DTYPE",  # the choices go in the help, which wraps between words
-            help="Input dtype: " + ", ".join(d.value for d in InputDtype) + "; int64 for "
-            "index inputs (Embedding).",
+            help="Dtype of every input without its own :DTYPE: "
+            + ", ".join(d.value for d in InputDtype)
+            + "; int64 for index inputs (Embedding).",
         ),
     ] = None,
 ) -> Example:
-    return Example(parse_shape(input_shape) if input_shape is not None else None, input_dtype)
+    return Example(tuple(parse_input(text) for text in input_shapes or ()), input_dtype)
 
 
 ImportPathOpt = Annotated[

@@ -70,6 +70,9 @@ def dry_run_json(report: DryRunReport) -> dict[str, Any]:
         "model": report.model,
         "input": list(report.input),
         "input_dtype": report.input_dtype,
+        "inputs": [
+            {"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in report.inputs
+        ],
         "device": report.device,
         "output": _dims(report.output),
         "layers": [

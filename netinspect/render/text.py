@@ -242,7 +242,7 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
 
     _add_rows(sheet, report.layers, cells, capped)
     lines = [
-        f"Input: {units.shape(report.input)} {report.input_dtype} on {report.device}",
+        f"Input: {_inputs(report)} on {report.device}",
         f"Output: {units.shape(report.output)}",
         f"Total params: {units.count(report.total)}",
         f"Total FLOPs: {units.count(report.flops)}"
@@ -257,6 +257,16 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
         lines.append("is also another module's).")
     sheet.after = Text("\n".join(lines))
     return sheet
+
+
+def _inputs(report: DryRunReport) -> str:
+    """``2x16 int64`` (as units.shape writes it); several inputs one after another, a
+    keyword one as ``attention_mask=2x16 int64``."""
+    if not report.inputs:
+        return f"{units.shape(report.input)} {report.input_dtype}"
+    return ", ".join(
+        f"{i.name + '=' if i.name else ''}{units.shape(i.shape)} {i.dtype}" for i in report.inputs
+    )
 
 
 def shared_table(report: SharedReport) -> RenderableType:

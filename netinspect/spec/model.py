@@ -91,6 +91,8 @@ Layer: TypeAlias = LayerCall | BlockUse | SharedUse | Sequence
 
 @dataclass(frozen=True)
 class InputSpec:
+    """One example input of the forward pass: positional, or the keyword ``name``."""
+
     shape: tuple[int, ...]
     dtype: str
     loc: Location
@@ -98,6 +100,7 @@ class InputSpec:
     # floating dtype follows the parameters' (a float64 model gets float64 data); a stated
     # one is used as given, and torch's own dtype rules answer for it.
     dtype_given: bool = False
+    name: str | None = None  # None: passed by position, in the order given
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ class Spec:
     shared: Mapping[str, Layer] = field(default_factory=dict)
     ties: tuple[Tie, ...] = ()
     init: tuple[InitRule, ...] = ()
-    input: InputSpec | None = None
+    inputs: tuple[InputSpec, ...] = ()  # positional ones first, then keywords
     dtype: str = "float32"
     version: int = 1
 

@@ -315,19 +315,68 @@ def _choice(node: Node, choices: Collection[str], what: str) -> str:
     return value
 
 
-def _input(node: Node) -> InputSpec:
+#: More inputs than any forward takes: a bound on what a spec can ask to be made.
+MAX_INPUTS = 64
+
+
+def _inputs(node: Node) -> tuple[InputSpec, ...]:
+    """``input:``: one input (a shape, or ``{shape, dtype}``), a list of them (positional,
+    a ``name:`` makes one a keyword), or a mapping of keyword name to input."""
+    if isinstance(node, Map) and not {"shape", "dtype", "name"} & set(node.keys()):
+        items = [_one_input(value, key) for key, value in node]
+    elif isinstance(node, Seq) and node.items and not isinstance(node.items[0], Scalar):
+        items = [_one_input(item) for item in node.items]
+    else:
+        items = [_one_input(node)]
+    if len(items) > MAX_INPUTS:
+        raise SpecError(f"input: lists {len(items)} inputs; at most {MAX_INPUTS}", node.loc)
+    return _check_inputs(items)
+
+
+def _check_inputs(items: list[InputSpec]) -> tuple[InputSpec, ...]:
+    """Positional inputs before keyword ones, and no keyword twice."""
+    seen: set[str] = set()
+    for item in items:
+        if item.name is None and seen:
+            raise SpecError(
+                "a positional input follows a keyword input; give positional inputs first, "
+                "in the order forward() takes them",
+                item.loc,
+            )
+        if item.name is not None:
+            if item.name in seen:
+                raise SpecError(f"the input {item.name!r} is given twice", item.loc)
+            seen.add(item.name)
+    return tuple(items)
+
+
+def _one_input(node: Node, key: Scalar | None = None) -> InputSpec:
+    name = _input_name(key.value, key.loc) if key is not None else None
     if isinstance(node, Map):
-        check_keys(node, ("shape", "dtype"), "input")
+        check_keys(node, ("shape", "dtype") if key else ("shape", "dtype", "name"), "input")
         shape_node = node.get("shape")
         if shape_node is None:
             raise SpecError("input: needs a shape: [..] key", node.loc)
         dtype_node = node.get("dtype")
+        name_node = node.get("name")
+        if name_node is not None:
+            value = name_node.value if isinstance(name_node, Scalar) else None
+            name = _input_name(value, name_node.loc)
         dtype = (
             "float32" if dtype_node is None else _choice(dtype_node, INPUT_DTYPES, "input dtype")
         )
         shape = _positive_ints(shape_node, "input shape")
-        return InputSpec(_input_shape(shape, shape_node), dtype, node.loc, dtype_node is not None)
-    return InputSpec(_input_shape(_positive_ints(node, "input"), node), "float32", node.loc)
+        given = dtype_node is not None
+        return InputSpec(_input_shape(shape, shape_node), dtype, node.loc, given, name)
+    shape = _input_shape(_positive_ints(node, "input"), node)
+    return InputSpec(shape, "float32", node.loc, name=name)
+
+
+def _input_name(value: object, loc: Location) -> str:
+    """A keyword input's name: the name of a forward() argument."""
+    if not isinstance(value, str) or not value.isidentifier():
+        raise SpecError(f"an input's name is the name of a forward() argument, got {value!r}", loc)
+    return check_name(value, "the input name", loc)
 
 
 def _input_shape(shape: tuple[int, ...], node: Node) -> tuple[int, ...]:
@@ -501,7 +550,7 @@ def parse_spec(
         shared=shared,
         ties=_ties(ties_node) if ties_node is not None else (),
         init=_init_rules(init_node, parser) if init_node is not None else (),
-        input=_input(input_node) if input_node is not None else None,
+        inputs=_inputs(input_node) if input_node is not None else (),
         dtype=_choice(dtype_node, PARAM_DTYPES, "dtype") if dtype_node is not None else "float32",
         version=version,
     )

@@ -25,6 +25,9 @@ _ARGUMENT: dict[str, Any] = {
 }
 
 
+_INPUT_KEYS = ("shape", "dtype", "name")  # a mapping with one of these is one input
+
+
 def spec_schema() -> dict[str, Any]:
     """The schema as a dict, ready for ``json.dumps``."""
     layer = {
@@ -68,12 +71,13 @@ def spec_schema() -> dict[str, Any]:
             "name": {"type": ["string", "integer"]},
             "input": {
                 "anyOf": [
-                    _SIZES,
+                    {"$ref": "#/$defs/input"},
+                    {"type": "array", "items": {"$ref": "#/$defs/input"}, "minItems": 1},
                     {
                         "type": "object",
-                        "required": ["shape"],
-                        "additionalProperties": False,
-                        "properties": {"shape": _SIZES, "dtype": {"enum": list(INPUT_DTYPES)}},
+                        "not": {"anyOf": [{"required": [key]} for key in _INPUT_KEYS]},
+                        "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                        "additionalProperties": {"$ref": "#/$defs/input"},
                     },
                 ]
             },
@@ -88,6 +92,21 @@ def spec_schema() -> dict[str, Any]:
             "init": {"type": "array", "items": {"$ref": "#/$defs/init_rule"}},
         },
         "$defs": {
+            "input": {
+                "anyOf": [
+                    _SIZES,
+                    {
+                        "type": "object",
+                        "required": ["shape"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "shape": _SIZES,
+                            "dtype": {"enum": list(INPUT_DTYPES)},
+                            "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                        },
+                    },
+                ]
+            },
             "layer": layer,
             "argument": _ARGUMENT,
             "arguments": {

@@ -52,10 +52,10 @@ def reference_calls(model: nn.Module, x: torch.Tensor) -> tuple[list[tuple[str, 
 
 def reference_input(name: str) -> torch.Tensor:
     spec = netinspect.load(str(CONFIGS / f"{name}.yaml"))
-    assert spec.input is not None
-    if spec.input.dtype == "int64":
-        return torch.zeros(spec.input.shape, dtype=torch.int64)
-    return torch.randn(spec.input.shape)
+    (one,) = spec.inputs
+    if one.dtype == "int64":
+        return torch.zeros(one.shape, dtype=torch.int64)
+    return torch.randn(one.shape)
 
 
 @pytest.mark.parametrize("name", SMALL)
@@ -237,7 +237,7 @@ def _report_without_reuse(name_or_text: str, shape: str | None = None) -> tuple[
     for reuse in (True, False):
         spec = netinspect.load_string(text, "r.yaml")
         compiled = netinspect.build(spec)
-        chosen = netinspect.choose_input(spec, parse_shape(shape) if shape else None)
+        (chosen,) = netinspect.choose_input(spec, parse_shape(shape) if shape else None)
         example = torch.empty(
             chosen.shape,
             dtype=torch.int64 if chosen.dtype == "int64" else torch.float32,
@@ -422,7 +422,14 @@ def test_hints_fit_the_cause(tmp_path: Any) -> None:
     )
     assert two_inputs.code == 1
     assert "missing 1 required positional argument: 'tgt'" in two_inputs.err
-    assert "It takes more inputs than the one netinspect passes (also 'tgt')" in two_inputs.err
+    assert (
+        "Its forward() also takes 'tgt': give each with --input tgt=SHAPE[:DTYPE] (repeatable)"
+        in two_inputs.err
+    )
+    unknown = run_netinspect(
+        "dry-run", "torch.nn:ReLU", "--allow-import", "--input", "x=2x3", "--input", "2x3"
+    )
+    assert "Its forward() has no argument 'x'" in unknown.err
     sizes = run_netinspect("dry-run", "configs/mlp.yaml", "--input", "2x5")
     assert "Check the sizes of this layer" in sizes.err
     target = run_netinspect("dry-run", "torch.nn:Linear", "--allow-import")

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import netinspect
-from netinspect.analysis.dryrun import dry_run, example_input
+from netinspect.analysis.dryrun import Example, dry_run, example_input
 from netinspect.analysis.init import Rule
 from netinspect.analysis.memory import LiveStorages, plan_forward
 from netinspect.builder.compiler import compile_spec
@@ -20,7 +20,7 @@ from tests.conftest import CONFIGS, run_netinspect
 
 
 def _meta_plan(model: nn.Module, shape: tuple[int, ...]) -> int:
-    x = torch.empty(shape, device="meta")
+    x = Example((torch.empty(shape, device="meta"),))
     return plan_forward(model, x, lambda m, t: dry_run(m, t, reuse=False)).activations
 
 
@@ -40,7 +40,7 @@ def test_views_of_parameters_allocate_nothing() -> None:
 @pytest.mark.parametrize("name", ["mlp", "rgnet", "tiny_lm", "lazy_cnn", "lazy_mlp"])
 def test_the_meta_plan_is_what_the_cpu_run_holds(name: str) -> None:
     spec = netinspect.load(str(CONFIGS / f"{name}.yaml"))
-    chosen = netinspect.choose_input(spec)
+    (chosen,) = netinspect.choose_input(spec)
     plan = netinspect.plan_memory(netinspect.build(spec), chosen)
     real = compile_spec(spec, "cpu")
     dtype = torch.int64 if chosen.dtype == "int64" else torch.float32

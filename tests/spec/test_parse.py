@@ -230,12 +230,10 @@ def test_block_cycles_direct_and_indirect() -> None:
 
 
 def test_input_forms() -> None:
-    spec = parse("input: [2, 4]\nmodel: [ReLU]\n")
-    assert spec.input is not None
-    assert (spec.input.shape, spec.input.dtype) == ((2, 4), "float32")
-    spec = parse("input: {shape: [3, 7], dtype: int64}\nmodel: [ReLU]\n")
-    assert spec.input is not None
-    assert (spec.input.shape, spec.input.dtype) == ((3, 7), "int64")
+    (one,) = parse("input: [2, 4]\nmodel: [ReLU]\n").inputs
+    assert (one.shape, one.dtype, one.name) == ((2, 4), "float32", None)
+    (one,) = parse("input: {shape: [3, 7], dtype: int64}\nmodel: [ReLU]\n").inputs
+    assert (one.shape, one.dtype) == ((3, 7), "int64")
 
 
 def test_init_rules_parse_and_check_scheme_names() -> None:
