@@ -262,10 +262,10 @@ def example_input(
         typer.Option(
             "--input",
             "-i",
-            metavar="[NAME=]SHAPE[:DTYPE]",
-            help="An example input, batch first: 2x4, 2,4 or [2,4], with :int64 for its "
-            "dtype. Repeat it for more positional inputs; NAME= passes one by keyword, as "
-            "attention_mask=2x16:int64. Overrides the spec's input:.",
+            metavar="SHAPE",
+            help="An example input, batch first: 2x4, 2,4 or [2,4]; 2x4:int64 gives its "
+            "dtype, and NAME=SHAPE passes it by keyword (mask=2x16:int64). Repeat "
+            "for each input. Overrides the spec's input:.",
         ),
     ] = None,
     input_dtype: Annotated[
