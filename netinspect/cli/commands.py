@@ -37,6 +37,9 @@ from netinspect.limits import Limits
 from netinspect.spec.schemes import SCHEME_NAMES
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from netinspect.analysis.dryrun import DryRunReport
     from netinspect.builder.compiler import CompiledModel
     from netinspect.spec.model import Spec
 
@@ -124,6 +127,11 @@ def _inspected(spec: str, example: Example, imports: Imports, limits: Limits) ->
     return model
 
 
+NoFoldOpt = Annotated[
+    bool, typer.Option("--no-fold", help="Show identical consecutive siblings one by one.")
+]
+
+
 # -- the commands --------------------------------------------------------------------------
 @command(INSPECTS)
 def tree(
@@ -132,10 +140,7 @@ def tree(
         int | None,
         typer.Option("--depth", "-d", min=0, help="Show this many levels below the root."),
     ] = None,
-    no_fold: Annotated[
-        bool,
-        typer.Option("--no-fold", help="Show identical consecutive siblings one by one."),
-    ] = False,
+    no_fold: NoFoldOpt = False,
     *,
     example: Example,
     imports: Imports,
@@ -220,6 +225,7 @@ def dry_run(
             "--depth", "-d", min=0, help="Show calls this many levels deep (deeper ones sum up)."
         ),
     ] = None,
+    no_fold: NoFoldOpt = False,
     output: Output,
     limits: Limits,
 ) -> None:
@@ -239,12 +245,16 @@ def dry_run(
     report = api.dry_run(
         source, _chosen(source, example), device=device.value, dtype=param_dtype, limits=limits
     )
+    text, every_call = capped(output), report  # text folds runs by all their calls
+
+    def table(_: DryRunReport) -> RenderableType:
+        return dry_run_table(every_call, text, fold=not no_fold, depth=depth)
+
     if depth is not None:  # a block's row already sums its calls' params and FLOPs
         report = dataclasses.replace(
             report, layers=tuple(call for call in report.layers if call.depth <= depth)
         )
-    text = capped(output)
-    emit(report, output, lambda r: dry_run_table(r, text), dry_run_json, dry_run_rows)
+    emit(report, output, table, dry_run_json, dry_run_rows)
     _say_uncounted(report.uncounted)
 
 

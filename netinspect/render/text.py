@@ -3,21 +3,21 @@ and that render.sheet writes as plain text, fast, for a pipe or a file."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Group, RenderableType
 from rich.text import Text
 
 from netinspect.render import units
+from netinspect.render.folding import TIMES, CallRow, call_rows, name_range, runs, tree_signatures
 from netinspect.render.sheet import Branch, Column, Sheet, TreeSheet
 from netinspect.render.units import printable
 
 if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
     from netinspect.analysis.check import CheckReport
     from netinspect.analysis.diff import DiffReport
-    from netinspect.analysis.dryrun import CallRecord, DryRunReport
+    from netinspect.analysis.dryrun import DryRunReport
     from netinspect.analysis.init import InitReport
     from netinspect.analysis.params import ParamRow, ParamsReport
     from netinspect.analysis.shared import SharedReport
@@ -111,14 +111,15 @@ def tree_view(report: TreeReport, fold: bool = True) -> RenderableType:
     arguments, parameters and subtree) shows once, as "(block 0-79): 80 x Sequential" (with
     an en dash and a multiplication sign), its subtree that of one of them."""
     total = report.root.params
-    same = _signatures(report.root) if fold else None
+    same = tree_signatures(report.root) if fold else None
     root = Branch(_label(report.root, total, is_root=True))
     stack = [(root, report.root)]
     while stack:  # no recursion: the tree may be as deep as the depth limit allows
         branch, node = stack.pop()
-        for child, run in _runs(node.children, same):
-            branch.children.append(Branch(_label(child, total, run=run)))
-            stack.append((branch.children[-1], child))
+        signatures = [same[id(c)] for c in node.children] if same is not None else None
+        for run in runs(node.children, signatures):
+            branch.children.append(Branch(_label(run[0], total, run=run)))
+            stack.append((branch.children[-1], run[0]))
         if node.hidden_children:
             more = f"… {node.hidden_children} more (raise --depth to see them)"
             branch.children.append(Branch(Text(more, "dim")))
@@ -132,50 +133,6 @@ def tree_view(report: TreeReport, fold: bool = True) -> RenderableType:
     return TreeSheet(root, after)
 
 
-def _signatures(root: TreeNode) -> dict[int, Hashable]:
-    """Each node's structure without its name, by ``id``: equal for identical subtrees.
-    Computed children first, without recursion."""
-    found: dict[int, Hashable] = {}
-    stack = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        if not children_done:
-            stack.append((node, True))
-            stack.extend((c, False) for c in node.children)
-            continue
-        found[id(node)] = (
-            node.type, node.args, node.params, node.shared, node.lazy, node.tied,
-            node.hidden_children, tuple((c.name, found[id(c)]) for c in node.children),
-        )  # fmt: skip
-    return found
-
-
-def _runs(
-    children: Sequence[TreeNode], same: dict[int, Hashable] | None
-) -> list[tuple[TreeNode, list[TreeNode]]]:
-    """Children with the run of identical siblings each stands for (itself alone unfolded)."""
-    runs: list[tuple[TreeNode, list[TreeNode]]] = []
-    for child in children:
-        if same is not None and runs and same[id(runs[-1][0])] == same[id(child)]:
-            runs[-1][1].append(child)
-        else:
-            runs.append((child, [child]))
-    return runs
-
-
-_DASH = "\u2013"  # an en dash, as ranges are printed
-_TIMES = "\u00d7"  # a multiplication sign: 80 times a block
-
-
-def _name_range(first: str, last: str) -> str:
-    """``block 0`` to ``block 79`` as ``block 0`` dash ``79``; others as first dash last."""
-    head = re.fullmatch(r"(.*?)(\d+)", first)
-    tail = re.fullmatch(r"(.*?)(\d+)", last)
-    if head and tail and head.group(1) == tail.group(1):
-        return f"{first}{_DASH}{tail.group(2)}"
-    return f"{first}{_DASH}{last}"
-
-
 def _label(node: TreeNode, total: int, is_root: bool = False, run: Sequence[TreeNode] = ()) -> Text:
     label = Text()
     name, kind, args = printable(node.name), printable(node.type), printable(node.args)
@@ -185,10 +142,10 @@ def _label(node: TreeNode, total: int, is_root: bool = False, run: Sequence[Tree
         label.append(f" ({kind})")
     else:
         if times > 1:
-            name = _name_range(name, printable(run[-1].name))
+            name = name_range(name, printable(run[-1].name))
         label.append(f"({name}): ", "bold")
         if times > 1:
-            label.append(f"{times} {_TIMES} ")
+            label.append(f"{times} {TIMES} ")
         is_leaf = not node.children and not node.hidden_children
         # print(model) style: arguments in parentheses; a bare container shows its class only.
         label.append(f"{kind}({args})" if args or is_leaf else kind)
@@ -211,8 +168,12 @@ def _label(node: TreeNode, total: int, is_root: bool = False, run: Sequence[Tree
     return label
 
 
-def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
-    """Every call (the first and last few when ``capped``), then the totals of the pass."""
+def dry_run_table(
+    report: DryRunReport, capped: bool = False, *, fold: bool = True, depth: int | None = None
+) -> RenderableType:
+    """Every call down to ``depth`` (the first and last few when ``capped``), then the
+    totals of the pass. With ``fold``, identical consecutive sibling calls are one row
+    "(0-79): 80 x Block" summing them, followed by the calls under the first of them."""
     sheet = _sheet(
         report.model,
         Column("Layer", fold=True),
@@ -223,24 +184,26 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
         Column("FLOPs", right=True),
     )
 
-    def cells(call: CallRecord) -> Sequence[str]:
-        name = call.path.rsplit(".", 1)[-1]
-        label = f"{report.model} ({call.type})" if not call.path else f"({name}): {call.type}"
-        label = (
-            printable(label)
-            + (" [shared]" if call.shared else "")
-            + (" [tied]" if call.tied else "")
-        )
+    def cells(row: CallRow) -> Sequence[str]:
+        call, times = row.call, row.times
+        name = _call_name(call.path)
+        if times > 1:
+            name = name_range(name, printable(row.last))
+        kind = f"{times} {TIMES} {printable(call.type)}" if times > 1 else printable(call.type)
+        label = f"{printable(report.model)} ({kind})" if not call.path else f"({name}): {kind}"
+        label += (" [shared]" if call.shared else "") + (" [tied]" if call.tied else "")
+        params, share = times * call.params, times * call.params / (report.total or 1)
         return (
             "  " * call.depth + label,
             units.shape(call.input),
             units.shape(call.output),
-            units.count(call.params) if call.params else "",
-            units.percent(call.params / report.total) if call.params and report.total else "",
-            units.count(call.flops) if call.flops else "",
+            units.count(params) if params else "",
+            units.percent(share) if params and report.total else "",
+            units.count(times * call.flops) if call.flops else "",
         )
 
-    _add_rows(sheet, report.layers, cells, capped)
+    rows = call_rows(report.layers, fold, depth)
+    _add_rows(sheet, rows, cells, capped)
     lines = [
         f"Input: {_inputs(report)} on {report.device}",
         f"Output: {units.shape(report.output)}",
@@ -255,8 +218,19 @@ def dry_run_table(report: DryRunReport, capped: bool = False) -> RenderableType:
         lines.append("Params count a module's tensors at each call; the total counts each once")
         lines.append("([shared]: one module called at several places; [tied]: a tensor it holds")
         lines.append("is also another module's).")
+    folded = next((row for row in rows if row.times > 1), None)
+    if folded is not None:
+        lines.append(
+            f"{folded.times} {TIMES} {printable(folded.call.type)}: {folded.times} identical calls "
+            "in one row, the rows under it the first call's"
+        )
+        lines.append("(and so for each such row; --no-fold shows every call).")
     sheet.after = Text("\n".join(lines))
     return sheet
+
+
+def _call_name(path: str) -> str:
+    return printable(path.rsplit(".", 1)[-1])
 
 
 def _inputs(report: DryRunReport) -> str:

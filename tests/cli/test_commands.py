@@ -631,3 +631,21 @@ def test_identical_siblings_fold_into_one_row() -> None:
     assert "(block 0\u20133): 4 \u00d7 Sequential · 76 params each, 304 (98.4%)" in rgnet
     doc = json_out("tree", "configs/huge.yaml")  # scripts get every node
     assert len(doc["root"]["children"]) == 80
+
+
+def test_identical_consecutive_calls_fold_in_a_dry_run() -> None:
+    wide = {"COLUMNS": "200"}
+    folded = run_netinspect("dry-run", "configs/rgnet.yaml", env=wide).out.splitlines()
+    run = [line for line in folded if "(block 0\u20133)" in line]
+    assert run == [
+        "     (block 0\u20133): 4 \u00d7 Sequential   [2, 4]   [2, 4]      304    98.4%   1,024"
+    ]
+    assert "4 \u00d7 Sequential: 4 identical calls in one row" in "\n".join(folded)
+    whole = run_netinspect("dry-run", "configs/rgnet.yaml", "--no-fold", env=wide).out
+    assert "(block 3): Sequential" in whole
+    assert "identical calls" not in whole
+    shallow = run_netinspect("dry-run", "configs/huge.yaml", "--depth", "1", env=wide).out
+    assert "(0\u201379): 80 \u00d7 Sequential" in shallow
+    assert "LayerNorm" not in shallow
+    doc = json_out("dry-run", "configs/rgnet.yaml")  # scripts get every call
+    assert [row["path"] for row in doc["layers"]].count("0.block 3") == 1

@@ -155,7 +155,8 @@ def _long(*args: str, terminal: bool) -> str:
 
     # FORCE_COLOR makes rich treat the pipe as a terminal; NO_COLOR keeps colours out.
     env = {"FORCE_COLOR": "1", "NO_COLOR": "1"} if terminal else {}
-    result = run_netinspect(*args, "-", stdin=LONG, env=env)
+    fold = ("--no-fold",) if args[0] == "dry-run" else ()  # every call, one row each
+    result = run_netinspect(*args, "-", *fold, stdin=LONG, env=env)
     assert result.code == 0, result.err
     return re.sub(r"\x1b\[[0-9;]*m", "", result.out)  # bold stays under NO_COLOR
 
