@@ -54,12 +54,9 @@ def rendered(renderable: RenderableType) -> str:
     from netinspect.render.sheet import Sheet, TreeSheet
 
     utf8 = real.encoding.lower().startswith("utf")  # rich draws ASCII guides otherwise
-    if (
-        isinstance(renderable, (Sheet, TreeSheet))
-        and not real.is_terminal
-        and utf8
-        and _fast.enabled()
-    ):
+    if isinstance(renderable, Sheet) and not real.is_terminal:
+        return renderable.plain(real.width)  # laid out as on a terminal, without styles
+    if isinstance(renderable, TreeSheet) and not real.is_terminal and utf8 and _fast.enabled():
         text = renderable.plain(real.width)  # plain text, fast, for a pipe or a file
         if text is not None:
             return _without_trailing_spaces(text)

@@ -51,10 +51,8 @@ def _add_rows(
 ) -> None:
     head, hidden, tail = _rows_shown(rows, capped)
     sheet.rows.extend(cells(row) for row in head)
-    if hidden:
-        # One unbroken line: its column widens to fit rather than folding it.
-        more = Text(f"… {hidden:,} more rows (--all shows them)", "dim", no_wrap=True)
-        sheet.rows.append([more, *[""] * (len(sheet.columns) - 1)])
+    if hidden:  # a line of its own between the rows, not a row that widens a column
+        sheet.gap = (len(sheet.rows), Text(f"… {hidden:,} more rows (--all shows them)", "dim"))
     sheet.rows.extend(cells(row) for row in tail)
 
 
@@ -64,10 +62,10 @@ def params_table(report: ParamsReport, capped: bool = False) -> RenderableType:
         report.model,
         Column("Name", style="bold", fold=True),
         Column("Shape"),
-        Column("Dtype"),
+        Column("Dtype", drop=1),
         Column("Params", right=True),
-        Column("%", right=True),
-        Column("Trainable"),
+        Column("%", right=True, drop=3),
+        Column("Trainable", drop=2),
         Column("Shared with", fold=True),
     )
     _add_rows(sheet, report.rows, _param_cells, capped)
@@ -177,10 +175,10 @@ def dry_run_table(
     sheet = _sheet(
         report.model,
         Column("Layer", fold=True),
-        Column("Input"),
+        Column("Input", drop=1),  # the output of the call before, most of the time
         Column("Output"),
         Column("Params", right=True),
-        Column("%", right=True),
+        Column("%", right=True, drop=2),
         Column("FLOPs", right=True),
     )
 
@@ -203,6 +201,9 @@ def dry_run_table(
         )
 
     rows = call_rows(report.layers, fold, depth)
+    shallower = _terminal_depth(report, fold) if capped and depth is None else None
+    if shallower is not None:
+        rows = call_rows(report.layers, fold, shallower)
     _add_rows(sheet, rows, cells, capped)
     lines = [
         f"Input: {_inputs(report)} on {report.device}",
@@ -215,18 +216,41 @@ def dry_run_table(
         shapes = ", ".join(f"{m.name} {units.shape(m.shape)}" for m in report.materialized)
         lines.append(f"Materialized: {shapes}")
     if any(call.shared or call.tied for call in report.layers):
-        lines.append("Params count a module's tensors at each call; the total counts each once")
-        lines.append("([shared]: one module called at several places; [tied]: a tensor it holds")
-        lines.append("is also another module's).")
+        lines.append(
+            "Params count a module's tensors at each call; the total counts each once "
+            "([shared]: one module called at several places; [tied]: a tensor it holds is "
+            "also another module's)."
+        )
     folded = next((row for row in rows if row.times > 1), None)
     if folded is not None:
         lines.append(
             f"{folded.times} {TIMES} {printable(folded.call.type)}: {folded.times} identical calls "
-            "in one row, the rows under it the first call's"
+            "in one row, the rows under it the first call's (and so for each such row; "
+            "--no-fold shows every call)."
         )
-        lines.append("(and so for each such row; --no-fold shows every call).")
+    if shallower is not None:
+        lines.append(
+            f"Calls deeper than {shallower} are summed into the rows above them "
+            f"(--depth {shallower + 1} shows the next level; --all shows every call)."
+        )
     sheet.after = Text("\n".join(lines))
     return sheet
+
+
+def _terminal_depth(report: DryRunReport, fold: bool) -> int | None:
+    """On a terminal, the deepest view of a dry run that fits without cutting rows out,
+    when the whole of it does not (a ResNet-50's 100 rows: its four stages at depth 2);
+    None when every call fits, or when even depth 1 does not."""
+    limit = ROW_HEAD + ROW_TAIL + 1
+    if len(call_rows(report.layers, fold, None)) <= limit:
+        return None
+    deepest = max((call.depth for call in report.layers), default=0)
+    fitting = None
+    for depth in range(1, deepest):
+        if len(call_rows(report.layers, fold, depth)) > limit:
+            break
+        fitting = depth
+    return fitting
 
 
 def _call_name(path: str) -> str:
@@ -250,7 +274,7 @@ def shared_table(report: SharedReport) -> RenderableType:
         report.model,
         Column("Names (one tensor)", fold=True),
         Column("Shape"),
-        Column("Dtype"),
+        Column("Dtype", drop=1),
         Column("Params", right=True),
         Column("Saved", right=True),
     )

@@ -155,7 +155,8 @@ def _long(*args: str, terminal: bool) -> str:
 
     # FORCE_COLOR makes rich treat the pipe as a terminal; NO_COLOR keeps colours out.
     env = {"FORCE_COLOR": "1", "NO_COLOR": "1"} if terminal else {}
-    fold = ("--no-fold",) if args[0] == "dry-run" else ()  # every call, one row each
+    # Every call, one row each, and all of them (a terminal otherwise shows a shallower view).
+    fold = ("--no-fold", "--depth", "2") if args[0] == "dry-run" else ()
     result = run_netinspect(*args, "-", *fold, stdin=LONG, env=env)
     assert result.code == 0, result.err
     return re.sub(r"\x1b\[[0-9;]*m", "", result.out)  # bold stays under NO_COLOR
