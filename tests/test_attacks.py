@@ -1,6 +1,6 @@
 """The adversarial corpus (tests/attacks.py), each case run as a whole command under the
-fork server's bounds: its exit status and message, its wall time and peak memory, and
-never a traceback or an exit 4."""
+fork server's bounds: its exit status and message, its peak memory, and never a traceback
+or an exit 4. Its time is bounded by a watchdog only; `make bench` reports the times."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ def test_attack(case: Case, tmp_path: Path) -> None:
     assert run.killed is None, f"ran past its bound of {case.seconds} s / {megabytes} MB: {shown}"
     assert run.code == case.code, shown
     assert "Traceback" not in run.err, shown
-    assert run.seconds <= case.seconds, shown
     assert run.megabytes <= megabytes, shown
     json_error = None
     if "json" in " ".join(args) and run.code not in (0,) and run.out:

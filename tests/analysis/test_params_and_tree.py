@@ -180,3 +180,14 @@ def test_shares_add_up_to_the_whole(name: str) -> None:
         assert sum(shares) == pytest.approx(1.0)
     counted = {tensor_key(p) for p in REFERENCES[name]().parameters() if not is_lazy(p)}
     assert len(shares) == len(counted) or not report.total
+
+
+def test_a_resnet50_has_torchvisions_numbers_and_its_buffers() -> None:
+    from tests.models.resnet import resnet50
+
+    with torch.device("meta"):
+        model = resnet50()
+    report = params(model, "resnet50")
+    assert (report.total, report.buffers) == (25_557_032, 53_173)
+    assert report.buffers == sum(b.numel() for b in model.buffers())
+    assert report.buffer_bytes == 53_120 * 4 + 53 * 8  # running stats, and int64 counters
