@@ -136,6 +136,22 @@ def serve() -> None:
 
     for module in ("torch", "netinspect.cli", "netinspect.entry"):
         importlib.import_module(module)
+    # And what nearly every run imports lazily: 0.5 s a child otherwise. sympy is what
+    # torch's first meta operation imports (its 400 modules); pydantic is typer's. Nothing
+    # here runs an operation or touches torch._dynamo, so a child still starts every
+    # fast path and every torch import of its own the way the command does.
+    for module in (
+        "sympy",
+        "yaml",
+        "typer._adapters",
+        "netinspect.api",
+        "netinspect.builder.compiler",
+        "netinspect.analysis.dryrun",
+        "netinspect.analysis.init",
+        "netinspect.render.text",
+        "netinspect.render.json",
+    ):
+        importlib.import_module(module)
 
     # The console script's path: its own directory first, never the working directory.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
