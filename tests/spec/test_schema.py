@@ -73,3 +73,18 @@ def test_it_takes_format_json_like_every_command() -> None:
     refused = run_in_process("schema", "--format", "text")
     assert refused.code == 2
     assert "'text' is not one of 'json'" in refused.err
+
+
+@pytest.mark.parametrize(
+    ("inputs", "valid"),
+    [
+        ([[10, 2, 64], {"shape": [7, 2, 64], "name": "tgt"}], True),
+        ({"input_ids": {"shape": [2, 9], "dtype": "int64"}, "attention_mask": [2, 9]}, True),
+        ({"shape": [2, 4], "dtype": "int64"}, True),
+        ({"2x": [2, 4]}, False),
+        ([[2, 4], {"shape": [2, 4], "name": "a b"}], False),
+        ([[2, 0]], False),
+    ],
+)
+def test_several_inputs_validate_as_the_parser_reads_them(inputs: Any, valid: bool) -> None:
+    assert VALIDATOR.is_valid({"model": ["ReLU"], "input": inputs}) is valid
