@@ -29,7 +29,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
-from netinspect.errors import InitError, Location, MemoryLimitError, OptionError
+from netinspect.errors import (
+    ForwardError,
+    InitError,
+    Location,
+    MemoryLimitError,
+    NetinspectError,
+    OptionError,
+)
 from netinspect.limits import DEFAULT_LIMITS, Limits
 from netinspect.spec.model import InputSpec, SchemeSpec, Spec, looks_like_python
 
@@ -44,6 +51,7 @@ if TYPE_CHECKING:
     from netinspect.analysis.memory import MemoryPlan
     from netinspect.analysis.params import ParamsReport
     from netinspect.analysis.shared import SharedReport
+    from netinspect.analysis.training import MemoryReport
     from netinspect.analysis.tree import TreeReport
     from netinspect.builder.compiler import CompiledModel
 
@@ -409,6 +417,52 @@ def _input_dtype(model: CompiledModel, chosen: InputSpec) -> torch.dtype:
         return torch_dtype(model.spec.dtype)
     floats = (p.dtype for p in model.module.parameters() if p.dtype.is_floating_point)
     return next(floats, dtype)
+
+
+# -- the memory of training ------------------------------------------------------------------
+def plan_training(
+    source: Source,
+    input: InputArg = None,
+    *,
+    dtype: torch.dtype | None = None,
+    amp: torch.dtype | None = None,
+    optimizer: str = "adamw",
+    target: str = "cuda",
+    inference_only: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+) -> MemoryReport:
+    """The memory of one training step (and of a no-grad forward) on ``target``, planned on
+    meta: the real step runs there (see ``analysis.training``), so nothing is allocated.
+    ``dtype`` is the parameters' and the data's (``bfloat16``: a bf16 model); ``amp`` runs
+    the forward under autocast to that dtype with the parameters as they are."""
+    from netinspect.analysis.training import OPTIMIZERS, TARGETS, Settings, plan_step
+
+    if optimizer not in OPTIMIZERS:
+        raise OptionError(
+            f"unknown optimizer {optimizer!r}; expected one of: {', '.join(OPTIMIZERS)}",
+            Location("--optimizer"),
+        )
+    if target not in TARGETS:
+        raise OptionError(
+            f"unknown target {target!r}; expected one of: {', '.join(TARGETS)}",
+            Location("--target"),
+        )
+    chosen = _as_inputs(input) or choose_input(source)
+    model = _compile(source, "meta", dtype, limits)
+    example = _example(model, chosen, "meta")
+    settings = Settings(optimizer, amp, target, inference_only)
+    try:
+        return plan_step(model.module, example.args, dict(example.kwargs), model.name, settings)
+    except NetinspectError:
+        raise
+    except Exception as exc:  # the step failed on meta: say where, as a dry run would
+        from netinspect.analysis.dryrun import dry_run as run_pass
+
+        run_pass(model.module, example, model.name, model.origin)  # locates a forward error
+        raise ForwardError(
+            f"the training step of {model.name} failed on meta: {type(exc).__name__}: {exc}",
+            model.spec.model.loc if model.spec else Location(model.name),
+        ) from exc
 
 
 # -- inspecting ----------------------------------------------------------------------------

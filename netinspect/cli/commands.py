@@ -449,3 +449,79 @@ def init(
     from netinspect.render.text import init_table
 
     emit(report, output, lambda r: init_table(r, out), lambda r: init_json(r, out))
+
+
+class Optimizer(str, Enum):
+    """The optimizer of the planned step (each with foreach=True, CUDA's default)."""
+
+    sgd = "sgd"
+    sgd_momentum = "sgd-momentum"
+    adam = "adam"
+    adamw = "adamw"
+
+
+class Target(str, Enum):
+    """The device the memory is planned for."""
+
+    cuda = "cuda"
+    cpu = "cpu"
+
+
+class Amp(str, Enum):
+    bfloat16 = "bfloat16"
+    float16 = "float16"
+
+
+@command(INSPECTS)
+def memory(
+    spec: SpecArg = DEFAULT_SPEC,
+    dtype: Annotated[
+        ParamDtype | None,
+        typer.Option(
+            "--dtype",
+            metavar="DTYPE",
+            help="Parameters and data in this dtype (bfloat16: a bf16 model): "
+            + ", ".join(d.value for d in ParamDtype)
+            + ".",
+        ),
+    ] = None,
+    amp: Annotated[
+        Amp | None,
+        typer.Option("--amp", help="Run the forward under autocast to this dtype."),
+    ] = None,
+    optimizer: Annotated[
+        Optimizer, typer.Option("--optimizer", help="The optimizer of the step.")
+    ] = Optimizer.adamw,
+    target: Annotated[
+        Target, typer.Option("--target", help="The device to plan for.")
+    ] = Target.cuda,
+    inference: Annotated[
+        bool, typer.Option("--inference", help="Plan a no-grad forward only.")
+    ] = False,
+    *,
+    example: Example,
+    imports: Imports,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """Peak memory of a training step (forward, backward, optimizer) on a GPU, planned on meta.
+
+    The real step runs on the meta device, where it allocates nothing; the loss is
+    out.float().mean().
+    """
+    from netinspect.dtypes import torch_dtype
+    from netinspect.render.json import memory_json
+    from netinspect.render.text import memory_table
+
+    source = _source(spec, imports, limits)
+    report = api.plan_training(
+        source,
+        _chosen(source, example),
+        dtype=torch_dtype(dtype.value) if dtype else None,
+        amp=torch_dtype(amp.value) if amp else None,
+        optimizer=optimizer.value,
+        target=target.value,
+        inference_only=inference,
+        limits=limits,
+    )
+    emit(report, output, memory_table, memory_json)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
     from netinspect.analysis.init import InitReport
     from netinspect.analysis.params import ParamsReport
     from netinspect.analysis.shared import SharedReport
+    from netinspect.analysis.training import MemoryReport
     from netinspect.analysis.tree import TreeNode, TreeReport
 
 
@@ -174,3 +175,52 @@ def diff_json(report: DiffReport) -> dict[str, Any]:
         "total_before": report.total_before,
         "total_after": report.total_after,
     }
+
+
+def memory_json(report: MemoryReport) -> dict[str, Any]:
+    """Every figure in bytes; ``training`` is null with ``--inference``."""
+    plan, settings = report.training, report.settings
+    doc: dict[str, Any] = {
+        "model": report.model,
+        "input": list(report.inputs[0][1]) if report.inputs else None,
+        "inputs": [{"name": n, "shape": list(s), "dtype": d} for n, s, d in report.inputs],
+        "dtype": report.dtype,
+        "amp": str(settings.amp).removeprefix("torch.") if settings.amp else None,
+        "optimizer": settings.optimizer,
+        "target": settings.target,
+        "parameters": report.parameters,
+        "input_bytes": report.input,
+        "gradients": plan.gradients if plan else None,
+        "optimizer_state": plan.optimizer_state if plan else None,
+        "saved_activations": plan.saved_activations if plan else None,
+        "saved_parameters": plan.saved_parameters if plan else None,
+        "training": None,
+        "inference": {"peak": report.inference_peak},
+        "convolutions": report.convolutions,
+        "layers": [{"path": p, "saved": n} for p, n in plan.layers] if plan else [],
+    }
+    if plan is not None:
+        steady = plan.steady
+        doc["training"] = {
+            "peak": steady.peak,
+            "first_step_peak": plan.first_step.peak,
+            "peak_phase": steady.peak_phase,
+            "peak_op": steady.peak_op,
+            "elastic_workspace": None,  # cuDNN's, not planned (see convolutions)
+            "at_peak": steady.at_peak,
+            "steps": [
+                {
+                    "start": s.start,
+                    "after_forward": s.after_forward,
+                    "after_backward": s.after_backward,
+                    "after_step": s.after_step,
+                    "peak_forward": s.peak_forward,
+                    "peak_backward": s.peak_backward,
+                    "peak_optimizer": s.peak_optimizer,
+                    "peak": s.peak,
+                    "peak_phase": s.peak_phase,
+                }
+                for s in plan.steps
+            ],
+        }
+    return doc

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
     from netinspect.analysis.init import InitReport
     from netinspect.analysis.params import ParamRow, ParamsReport
     from netinspect.analysis.shared import SharedReport
+    from netinspect.analysis.training import MemoryReport
     from netinspect.analysis.tree import TreeNode, TreeReport
 
 T = TypeVar("T")
@@ -387,4 +388,46 @@ def diff_table(report: DiffReport) -> RenderableType:
         after = f"{units.shape(c.after.shape)} {c.after.dtype}" if c.after else ""
         sheet.rows.append((Text(mark, style), printable(c.name), before, after, f"{c.delta:+,}"))
     sheet.after = totals
+    return sheet
+
+
+def memory_table(report: MemoryReport) -> RenderableType:
+    """What a training step holds at its peak, and where the peak falls."""
+    settings, plan = report.settings, report.training
+    what = "a no-grad forward" if plan is None else "a training step"
+    amp = f", autocast to {str(settings.amp).removeprefix('torch.')}" if settings.amp else ""
+    optimizer = "" if plan is None else f", {settings.optimizer}"
+    inputs = ", ".join(f"{n + '=' if n else ''}{units.shape(s)} {d}" for n, s, d in report.inputs)
+    title = f"{report.model}: {what} on {settings.target}, {report.dtype}{amp}{optimizer}"
+    sheet = _sheet(title, Column("Memory"), Column("Bytes", right=True), Column("", fold=True))
+    rows: list[tuple[str, int | None, str]] = [
+        ("Parameters and buffers", report.parameters, ""),
+        ("Input", report.input, inputs),
+    ]
+    if plan is not None:
+        steady, first = plan.steady, plan.first_step
+        rows += [
+            ("Gradients", plan.gradients, ""),
+            ("Optimizer state", plan.optimizer_state, settings.optimizer),
+            ("Saved activations", plan.saved_activations, "kept from forward to backward"),
+            ("Peak, training step", steady.peak, f"in {steady.peak_phase} ({steady.peak_op})"),
+            ("Peak, first step", first.peak, "optimizer state created in it"),
+        ]
+    rows.append(("Peak, inference", report.inference_peak, "above parameters and input"))
+    for name, value, note in rows:
+        sheet.rows.append((name, units.size(value) if value is not None else "-", note))
+    lines: list[str] = []
+    if plan is not None:
+        parts = ", ".join(f"{kind} {units.size(n)}" for kind, n in plan.steady.at_peak.items() if n)
+        lines.append(f"At the training peak: {parts}.")
+        top = [f"{p or report.model} {units.size(n)}" for p, n in plan.layers[:5]]
+        if top:
+            lines.append(f"Most saved for backward: {', '.join(top)}.")
+        lines.append("The loss is out.float().mean(); sizes are as CUDA's allocator counts them.")
+    if report.convolutions:
+        lines.append(
+            f"Not planned: cuDNN's workspace for the {report.convolutions} convolutions, which "
+            "cuDNN sizes by the memory it finds free (elastic)."
+        )
+    sheet.after = Text("\n".join(lines))
     return sheet

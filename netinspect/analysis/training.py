@@ -1,0 +1,478 @@
+"""The memory of a training step on a GPU, planned on the meta device.
+
+The real step runs: ``zero_grad(set_to_none=True)``, the forward, ``loss =
+out.float().mean()``, ``loss.backward()``, ``optimizer.step()``, three times (the first
+step creates the optimizer's state; the third is the steady state), on meta, where it
+allocates nothing. :class:`StepTracker`, a dispatch mode below autograd, follows every
+storage an operation creates from allocation to free (a weak reference on the storage
+tells when the last tensor using it is gone) and counts it as CUDA's caching allocator
+does, rounded up to 512 bytes, so the peak is the simulated maximum of live bytes, not a
+formula. Parameters, buffers and the input exist before the step and are counted from the
+start. Each storage is then named by what it turned out to be (a gradient, optimizer
+state, an activation saved for backward, the output or loss, a temporary), which gives
+the breakdown at the peak.
+
+On a GPU some kernels differ from meta's and allocate differently; ``target`` "cuda"
+models them (see ``cuda.py``). What the planner cannot derive is said, not guessed:
+cuDNN's convolution workspace, which cuDNN sizes by the memory it finds free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torch.utils._pytree import tree_leaves
+
+from netinspect.dispatch import Mode
+
+#: CUDA's caching allocator hands out blocks in multiples of 512 bytes.
+BLOCK = 512
+
+PHASES = ("forward", "backward", "optimizer")
+OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw")
+
+
+def allocated(nbytes: int) -> int:
+    """Bytes CUDA's caching allocator counts for a request of ``nbytes``."""
+    return -(-nbytes // BLOCK) * BLOCK if nbytes else 0
+
+
+def _key(t: torch.Tensor) -> int:
+    return int(t.untyped_storage()._cdata)
+
+
+class StepTracker(Mode):
+    """Live bytes of the storages operations create on meta, as CUDA would count them,
+    with the peak, where it fell (the phase and operation), and what was live then."""
+
+    def __init__(self, base: int, workspace: Callable[[Any, tuple[Any, ...], Any], int]):
+        super().__init__()
+        self.base = base  # what existed before (parameters, buffers, input)
+        self.sizes: dict[int, int] = {}  # storage -> bytes, while alive
+        # Storage addresses are reused once freed: each storage is told apart by its key
+        # and the number of its creation.
+        self.serial: dict[int, int] = {}
+        self.created_count = 0
+        self.live = 0
+        self.phase = "start"
+        self.peak = 0
+        self.peak_phase = "start"
+        self.peak_op = ""
+        self.peak_live: dict[tuple[int, int], int] = {}
+        self.phase_peaks: dict[str, int] = {}
+        self.workspace = workspace
+
+    @property
+    def now(self) -> int:
+        return self.base + self.live
+
+    def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        out = func(*args, **kwargs)
+        inputs = {_key(t) for t in tree_leaves((args, kwargs)) if _on_meta(t)}
+        for leaf in tree_leaves(out):
+            if _on_meta(leaf) and _key(leaf) not in inputs:
+                self.created(leaf.untyped_storage())
+        self.check(str(func), self.workspace(func, args, out))
+        return out
+
+    def created(self, storage: torch.UntypedStorage) -> None:
+        key = int(storage._cdata)
+        if key in self.sizes:
+            return
+        size = _ROUND[-1](storage.nbytes())
+        self.sizes[key] = size
+        self.created_count += 1
+        self.serial[key] = self.created_count
+        self.live += size
+        weakref.finalize(storage, self.freed, key)
+
+    def freed(self, key: int) -> None:
+        self.live -= self.sizes.pop(key, 0)
+        self.serial.pop(key, None)
+
+    def identity(self, t: torch.Tensor) -> tuple[int, int]:
+        """A storage as it is now: its key and creation number (0: made before)."""
+        key = _key(t)
+        return key, self.serial.get(key, 0)
+
+    def check(self, where: str, extra: int = 0) -> None:
+        """A new peak here (with ``extra`` bytes of a kernel's workspace held meanwhile)?"""
+        now = self.now + extra
+        if now > self.phase_peaks.get(self.phase, 0):
+            self.phase_peaks[self.phase] = now
+        if now > self.peak:
+            self.peak, self.peak_phase, self.peak_op = now, self.phase, where
+            self.peak_live = {(k, self.serial[k]): n for k, n in self.sizes.items()}
+            self.peak_workspace = extra
+
+
+def _on_meta(t: object) -> bool:
+    return isinstance(t, torch.Tensor) and t.device.type == "meta"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One training step's absolute bytes: at its start (before ``zero_grad``), after each
+    phase, and the peak of each phase and of the whole step."""
+
+    start: int
+    after_forward: int
+    after_backward: int
+    after_step: int
+    peak_forward: int
+    peak_backward: int
+    peak_optimizer: int
+    peak: int
+    peak_phase: str
+    peak_op: str
+    at_peak: dict[str, int]  # what was live at the peak, by kind
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    parameters: int  # parameters and buffers, as allocated
+    input: int
+    gradients: int
+    optimizer_state: int  # the state tensors' bytes
+    saved_activations: int  # unique storages saved for backward, parameters left out
+    saved_parameters: int  # parameters saved for backward (they cost nothing more)
+    output: int  # the output and the loss
+    steps: tuple[Step, ...]
+    inference_peak: int  # the peak of a no-grad forward, above what was there before it
+    layers: tuple[tuple[str, int], ...] = field(default=())  # (path, bytes saved), largest first
+
+    @property
+    def first_step(self) -> Step:
+        return self.steps[0]
+
+    @property
+    def steady(self) -> Step:
+        return self.steps[-1]
+
+
+def make_optimizer(name: str, params: Sequence[nn.Parameter]) -> torch.optim.Optimizer:
+    """The optimizers as a training script makes them, with ``foreach=True``: CUDA's
+    default implementation (on meta torch would pick the per-tensor one)."""
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=1e-3, foreach=True)
+    if name == "sgd-momentum":
+        return torch.optim.SGD(params, lr=1e-3, momentum=0.9, foreach=True)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=1e-4, foreach=True)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=1e-4, foreach=True)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def plan_training(
+    module: nn.Module,
+    forward: Callable[[nn.Module], torch.Tensor],
+    input_bytes: int,
+    optimizer: str,
+    *,
+    workspace: Callable[[Any, tuple[Any, ...], Any], int] = lambda f, a, o: 0,
+    steps: int = 3,
+    layers: bool = False,
+) -> TrainingPlan:
+    """Plan ``steps`` training steps of ``module`` (on meta) whose forward is ``forward``."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    base = _resident(module) + input_bytes
+    opt = make_optimizer(optimizer, params)
+    tracker = StepTracker(base, workspace)
+    parameter_keys = {_key(p) for p in module.parameters()}
+    first_saved = None
+    module.train()
+    recorded: list[Step] = []
+    with tracker:
+        for index in range(steps):
+            gc.collect()  # torch's first calls leave cycles that hold activations
+            tracker.peak, tracker.phase_peaks = 0, {}
+            start = tracker.now
+            opt.zero_grad(set_to_none=True)
+            tracker.phase = "forward"
+            saved = _Saved(parameter_keys, tracker)
+            first_saved = first_saved or saved
+            where = _Where(module) if layers and index == 0 else contextlib.nullcontext()
+            with saved.hooks(), where:
+                out = forward(module)
+                loss = out.float().mean()
+            outputs = {tracker.identity(out), tracker.identity(loss)}
+            after_forward = tracker.now
+            tracker.phase = "backward"
+            loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is untyped
+            after_backward = tracker.now
+            tracker.phase = "optimizer"
+            opt.step()
+            after_step = tracker.now
+            grads = {tracker.identity(p.grad) for p in params if p.grad is not None}
+            state = {
+                tracker.identity(t) for s in opt.state.values() for t in s.values() if _on_meta(t)
+            }
+            kinds = _kinds(tracker.peak_live, grads, state, saved.keys, outputs)
+            kinds["parameters and input"] = base
+            if getattr(tracker, "peak_workspace", 0):
+                kinds["workspace"] = tracker.peak_workspace
+            recorded.append(
+                Step(
+                    start=start,
+                    after_forward=after_forward,
+                    after_backward=after_backward,
+                    after_step=after_step,
+                    peak_forward=tracker.phase_peaks.get("forward", start),
+                    peak_backward=tracker.phase_peaks.get("backward", after_forward),
+                    peak_optimizer=tracker.phase_peaks.get("optimizer", after_backward),
+                    peak=tracker.peak,
+                    peak_phase=tracker.peak_phase,
+                    peak_op=tracker.peak_op,
+                    at_peak=kinds,
+                )
+            )
+            del out, loss
+    gradients = sum(_ROUND[-1](_nbytes(p.grad)) for p in _distinct(params) if p.grad is not None)
+    state_bytes = sum(
+        t.untyped_storage().nbytes() for s in opt.state.values() for t in s.values() if _on_meta(t)
+    )
+    return TrainingPlan(
+        parameters=base - input_bytes,
+        input=input_bytes,
+        gradients=gradients,
+        optimizer_state=state_bytes,
+        saved_activations=first_saved.activations if first_saved else 0,
+        saved_parameters=first_saved.parameters if first_saved else 0,
+        output=0,
+        steps=tuple(recorded),
+        inference_peak=0,
+        layers=first_saved.by_layer() if first_saved else (),
+    )
+
+
+def plan_inference(
+    module: nn.Module,
+    forward: Callable[[nn.Module], torch.Tensor],
+    workspace: Callable[[Any, tuple[Any, ...], Any], int] = lambda f, a, o: 0,
+) -> int:
+    """The peak of a no-grad forward in eval mode, above what was allocated before it."""
+    module.eval()
+    gc.collect()
+    tracker = StepTracker(0, workspace)
+    tracker.phase = "forward"
+    with torch.no_grad(), tracker:
+        out = forward(module)
+        del out
+    return tracker.peak
+
+
+class _Saved:
+    """Storages autograd saves for backward in one forward, parameters apart."""
+
+    def __init__(self, parameters: set[int], tracker: StepTracker) -> None:
+        self.parameter_keys = parameters
+        self.tracker = tracker
+        self.keys: set[tuple[int, int]] = set()
+        self.activations = 0
+        self.parameters = 0
+        self.seen: set[int] = set()
+
+        self.layer: dict[str, int] = {}  # module path -> bytes it saved first
+
+    def pack(self, t: torch.Tensor) -> torch.Tensor:
+        if _on_meta(t):
+            key = _key(t)
+            if key not in self.seen:
+                self.seen.add(key)
+                size = t.untyped_storage().nbytes()
+                if key in self.parameter_keys:
+                    self.parameters += size
+                else:
+                    self.keys.add(self.tracker.identity(t))
+                    self.activations += size
+                    path = _Where.current[-1] if _Where.current else ""
+                    self.layer[path] = self.layer.get(path, 0) + size
+        return t
+
+    def by_layer(self) -> tuple[tuple[str, int], ...]:
+        return tuple(sorted(self.layer.items(), key=lambda item: -item[1]))
+
+    @contextlib.contextmanager
+    def hooks(self) -> Iterator[None]:
+        with torch.autograd.graph.saved_tensors_hooks(self.pack, lambda t: t):
+            yield
+
+
+class _Where:
+    """Which module is running (its path), while a forward saves tensors for backward."""
+
+    current: ClassVar[list[str]] = []
+
+    def __init__(self, module: nn.Module) -> None:
+        self.handles: list[Any] = []
+        for path, m in module.named_modules():
+            self.handles.append(m.register_forward_pre_hook(self._enter(path)))
+            self.handles.append(m.register_forward_hook(self._leave))
+
+    @staticmethod
+    def _enter(path: str) -> Callable[..., None]:
+        def enter(*_: Any) -> None:
+            _Where.current.append(path)
+
+        return enter
+
+    @staticmethod
+    def _leave(*_: Any) -> None:
+        if _Where.current:
+            _Where.current.pop()
+
+    def __enter__(self) -> _Where:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for handle in self.handles:
+            handle.remove()
+        _Where.current.clear()
+
+
+def _kinds(
+    live: dict[tuple[int, int], int],
+    grads: set[tuple[int, int]],
+    state: set[tuple[int, int]],
+    saved: set[tuple[int, int]],
+    outputs: set[tuple[int, int]],
+) -> dict[str, int]:
+    kinds = {"gradients": 0, "optimizer state": 0, "saved activations": 0, "output and loss": 0}
+    kinds["temporaries"] = 0
+    for key, size in live.items():
+        if key in grads:
+            kinds["gradients"] += size
+        elif key in state:
+            kinds["optimizer state"] += size
+        elif key in saved:
+            kinds["saved activations"] += size
+        elif key in outputs:
+            kinds["output and loss"] += size
+        else:
+            kinds["temporaries"] += size
+    return kinds
+
+
+def _distinct(params: Sequence[nn.Parameter]) -> list[nn.Parameter]:
+    return list({id(p): p for p in params}.values())
+
+
+def _nbytes(t: torch.Tensor) -> int:
+    return int(t.untyped_storage().nbytes())
+
+
+def _resident(module: nn.Module) -> int:
+    """Parameters and buffers as allocated, each distinct storage once."""
+    seen: dict[int, int] = {}
+    for t in (*module.parameters(), *module.buffers()):
+        seen.setdefault(_key(t), _ROUND[-1](_nbytes(t)))
+    return sum(seen.values())
+
+
+# -- the whole plan, as the memory command asks for it ---------------------------------------
+TARGETS = ("cuda", "cpu")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the step runs: the optimizer, autocast's dtype (None: off), and the device the
+    plan is for ("cuda": its allocator's rounding and the kernels it picks; "cpu": bytes as
+    they are, meta's kernels)."""
+
+    optimizer: str = "adamw"
+    amp: torch.dtype | None = None
+    target: str = "cuda"
+    inference_only: bool = False
+
+
+@dataclass(frozen=True)
+class MemoryReport:
+    model: str
+    settings: Settings
+    dtype: str
+    inputs: tuple[tuple[str | None, tuple[int, ...], str], ...]
+    training: TrainingPlan | None  # None with inference_only
+    inference_peak: int  # above the parameters, buffers and input
+    parameters: int
+    input: int
+    convolutions: int  # cuDNN may add an elastic workspace for each (cuda, not planned)
+
+
+def plan_step(
+    module: nn.Module,
+    args: tuple[torch.Tensor, ...],
+    kwargs: dict[str, torch.Tensor],
+    model_name: str,
+    settings: Settings,
+) -> MemoryReport:
+    """Plan a training step (and a no-grad forward) of ``module`` on meta, on inputs
+    ``args``/``kwargs`` (meta tensors), for ``settings``."""
+    from netinspect.analysis.autocast import Autocast
+    from netinspect.analysis.cuda import cuda_kernels
+    from netinspect.analysis.workspace import reduction_workspace
+
+    cuda = settings.target == "cuda"
+
+    def forward(m: nn.Module) -> torch.Tensor:
+        autocast = Autocast(settings.amp).active() if settings.amp else contextlib.nullcontext()
+        with autocast:
+            return _first_tensor(m(*args, **kwargs))
+
+    workspace = reduction_workspace if cuda else (lambda f, a, o: 0)
+    rounding = allocated if cuda else (lambda n: n)
+    inputs = (*args, *kwargs.values())
+    input_bytes = sum(rounding(_nbytes(t)) for t in inputs)
+    with cuda_kernels() if cuda else contextlib.nullcontext(), _rounding(rounding):
+        training = None
+        if not settings.inference_only:
+            training = plan_training(
+                module, forward, input_bytes, settings.optimizer, workspace=workspace, layers=True
+            )
+        inference = plan_inference(module, forward, workspace)
+    named = [(None, t) for t in args] + list(kwargs.items())
+    return MemoryReport(
+        model=model_name,
+        settings=settings,
+        dtype=_dtype_name(module),
+        inputs=tuple((n, tuple(t.shape), str(t.dtype).removeprefix("torch.")) for n, t in named),
+        training=training,
+        inference_peak=inference,
+        parameters=_resident(module),
+        input=input_bytes,
+        convolutions=sum(1 for m in module.modules() if isinstance(m, nn.modules.conv._ConvNd))
+        if cuda
+        else 0,
+    )
+
+
+_ROUND: list[Callable[[int], int]] = [allocated]
+
+
+@contextlib.contextmanager
+def _rounding(rule: Callable[[int], int]) -> Iterator[None]:
+    """How the planned device counts an allocation, while planning for it."""
+    _ROUND.append(rule)
+    try:
+        yield
+    finally:
+        _ROUND.pop()
+
+
+def _first_tensor(out: Any) -> torch.Tensor:
+    for leaf in tree_leaves(out):
+        if isinstance(leaf, torch.Tensor):
+            return leaf
+    raise TypeError(f"the forward returned no tensor to take a loss of: {type(out).__name__}")
+
+
+def _dtype_name(module: nn.Module) -> str:
+    first = next((p for p in module.parameters() if p.is_floating_point()), None)
+    return str(first.dtype).removeprefix("torch.") if first is not None else "float32"
