@@ -52,8 +52,14 @@ class StepTracker(Mode):
     """Live bytes of the storages operations create on meta, as CUDA would count them,
     with the peak, where it fell (the phase and operation), and what was live then."""
 
-    def __init__(self, base: int, workspace: Callable[[Any, tuple[Any, ...], Any], int]):
+    def __init__(
+        self,
+        base: int,
+        workspace: Callable[[Any, tuple[Any, ...], Any], int],
+        device: str = "meta",
+    ):
         super().__init__()
+        self.device = device  # the storages counted: the planned device's (meta stands for it)
         self.base = base  # what existed before (parameters, buffers, input)
         self.sizes: dict[int, int] = {}  # storage -> bytes, while alive
         # Storage addresses are reused once freed: each storage is told apart by its key
@@ -75,9 +81,10 @@ class StepTracker(Mode):
 
     def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         out = func(*args, **kwargs)
-        inputs = {_key(t) for t in tree_leaves((args, kwargs)) if _on_meta(t)}
+        on = self.device
+        inputs = {_key(t) for t in tree_leaves((args, kwargs)) if _on(t, on)}
         for leaf in tree_leaves(out):
-            if _on_meta(leaf) and _key(leaf) not in inputs:
+            if _on(leaf, on) and _key(leaf) not in inputs:
                 self.created(leaf.untyped_storage())
         self.check(str(func), self.workspace(func, args, out))
         return out
@@ -114,7 +121,11 @@ class StepTracker(Mode):
 
 
 def _on_meta(t: object) -> bool:
-    return isinstance(t, torch.Tensor) and t.device.type == "meta"
+    return _on(t, "meta")
+
+
+def _on(t: object, device: str) -> bool:
+    return isinstance(t, torch.Tensor) and t.device.type == device
 
 
 @dataclass(frozen=True)
@@ -185,7 +196,8 @@ def plan_training(
     params = [p for p in module.parameters() if p.requires_grad]
     base = _resident(module) + input_bytes
     opt = make_optimizer(optimizer, params)
-    tracker = StepTracker(base, workspace)
+    device = params[0].device.type if params else "meta"  # meta; cpu to test against
+    tracker = StepTracker(base, workspace, device)
     parameter_keys = {_key(p) for p in module.parameters()}
     first_saved = None
     module.train()
@@ -197,7 +209,7 @@ def plan_training(
             start = tracker.now
             opt.zero_grad(set_to_none=True)
             tracker.phase = "forward"
-            saved = _Saved(parameter_keys, tracker)
+            saved = _Saved(parameter_keys, tracker, device)
             first_saved = first_saved or saved
             where = _Where(module) if layers and index == 0 else contextlib.nullcontext()
             with saved.hooks(), where:
@@ -213,7 +225,10 @@ def plan_training(
             after_step = tracker.now
             grads = {tracker.identity(p.grad) for p in params if p.grad is not None}
             state = {
-                tracker.identity(t) for s in opt.state.values() for t in s.values() if _on_meta(t)
+                tracker.identity(t)
+                for s in opt.state.values()
+                for t in s.values()
+                if _on(t, device)
             }
             kinds = _kinds(tracker.peak_live, grads, state, saved.keys, outputs)
             kinds["parameters and input"] = base
@@ -236,9 +251,7 @@ def plan_training(
             )
             del out, loss
     gradients = sum(_ROUND[-1](_nbytes(p.grad)) for p in _distinct(params) if p.grad is not None)
-    state_bytes = sum(
-        t.untyped_storage().nbytes() for s in opt.state.values() for t in s.values() if _on_meta(t)
-    )
+    state_bytes = sum(_nbytes(t) for s in opt.state.values() for t in s.values() if _on(t, device))
     return TrainingPlan(
         parameters=base - input_bytes,
         input=input_bytes,
@@ -261,7 +274,8 @@ def plan_inference(
     """The peak of a no-grad forward in eval mode, above what was allocated before it."""
     module.eval()
     gc.collect()
-    tracker = StepTracker(0, workspace)
+    first = next(module.parameters(), None)
+    tracker = StepTracker(0, workspace, first.device.type if first is not None else "meta")
     tracker.phase = "forward"
     with torch.no_grad(), tracker:
         out = forward(module)
@@ -272,7 +286,8 @@ def plan_inference(
 class _Saved:
     """Storages autograd saves for backward in one forward, parameters apart."""
 
-    def __init__(self, parameters: set[int], tracker: StepTracker) -> None:
+    def __init__(self, parameters: set[int], tracker: StepTracker, device: str) -> None:
+        self.device = device
         self.parameter_keys = parameters
         self.tracker = tracker
         self.keys: set[tuple[int, int]] = set()
@@ -283,7 +298,7 @@ class _Saved:
         self.layer: dict[str, int] = {}  # module path -> bytes it saved first
 
     def pack(self, t: torch.Tensor) -> torch.Tensor:
-        if _on_meta(t):
+        if _on(t, self.device):
             key = _key(t)
             if key not in self.seen:
                 self.seen.add(key)
