@@ -49,6 +49,7 @@ lint: install-dev $(VENV)/.installed-bench
 # Whole processes side by side with their peers (torchinfo), several runs each: takes minutes.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/memory_truth.py
 
 # The declared torch range tested at both ends (README, "Compatibility"): the oldest release
 # pyproject.toml admits and the newest on PyPI, each in its own venv under .venv-compat/.

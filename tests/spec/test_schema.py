@@ -30,7 +30,11 @@ def test_it_follows_the_parser_constants() -> None:
     assert set(schema["$defs"]["repeat"]["properties"]) == set(REPEAT_KEYS)
 
 
-@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path",
+    sorted([*CONFIGS.glob("*.yaml"), *(ROOT / "examples").glob("*.yaml")]),
+    ids=lambda p: p.stem,
+)
 def test_every_config_validates(path: Path) -> None:
     VALIDATOR.validate(yaml.safe_load(path.read_text()))
 
