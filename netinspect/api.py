@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from netinspect.analysis.memory import MemoryPlan
     from netinspect.analysis.params import ParamsReport
     from netinspect.analysis.shared import SharedReport
-    from netinspect.analysis.training import MemoryReport
+    from netinspect.analysis.training import MemoryReport, Settings
     from netinspect.analysis.tree import TreeReport
     from netinspect.builder.compiler import CompiledModel
 
@@ -429,13 +429,16 @@ def plan_training(
     optimizer: str = "adamw",
     target: str = "cuda",
     inference_only: bool = False,
+    device_memory: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> MemoryReport:
     """The memory of one training step (and of a no-grad forward) on ``target``, planned on
     meta: the real step runs there (see ``analysis.training``), so nothing is allocated.
     ``dtype`` is the parameters' and the data's (``bfloat16``: a bf16 model); ``amp`` runs
-    the forward under autocast to that dtype with the parameters as they are."""
-    from netinspect.analysis.training import OPTIMIZERS, TARGETS, Settings, plan_step
+    the forward under autocast to that dtype with the parameters as they are. With
+    ``device_memory``, the report says what fits in it: the largest batch (the first size
+    of every input), found in a few more plans (``analysis.training.largest_batch``)."""
+    from netinspect.analysis.training import OPTIMIZERS, TARGETS, Fit, Settings, largest_batch
 
     if optimizer not in OPTIMIZERS:
         raise OptionError(
@@ -448,9 +451,31 @@ def plan_training(
             Location("--target"),
         )
     chosen = _as_inputs(input) or choose_input(source)
-    model = _compile(source, "meta", dtype, limits)
-    example = _example(model, chosen, "meta")
     settings = Settings(optimizer, amp, target, inference_only)
+
+    def plan(inputs: Inputs) -> MemoryReport:
+        model = _compile(source, "meta", dtype, limits)
+        return _plan_step(model, inputs, settings)
+
+    report = plan(chosen)
+    if device_memory is None:
+        return report
+    batch = chosen[0].shape[0]
+
+    def peak_at(b: int) -> int:
+        return _peak(plan(tuple(dataclasses.replace(i, shape=(b, *i.shape[1:])) for i in chosen)))
+
+    largest, largest_peak = largest_batch(peak_at, batch, _peak(report), device_memory)
+    at_peak = report.training.steady.at_peak if report.training else {}
+    dominant = max(at_peak, key=lambda kind: at_peak[kind], default="activations")
+    fit = Fit(device_memory, batch, _peak(report), largest, largest_peak, dominant)
+    return dataclasses.replace(report, fit=fit)
+
+
+def _plan_step(model: CompiledModel, inputs: Inputs, settings: Settings) -> MemoryReport:
+    from netinspect.analysis.training import plan_step
+
+    example = _example(model, inputs, "meta")
     try:
         return plan_step(model.module, example.args, dict(example.kwargs), model.name, settings)
     except NetinspectError:
@@ -463,6 +488,14 @@ def plan_training(
             f"the training step of {model.name} failed on meta: {type(exc).__name__}: {exc}",
             model.spec.model.loc if model.spec else Location(model.name),
         ) from exc
+
+
+def _peak(report: MemoryReport) -> int:
+    """The peak a device must hold: the steady training step's, or with ``--inference``
+    the parameters, the input and the forward's peak above them."""
+    if report.training is not None:
+        return report.training.steady.peak
+    return report.parameters + report.input + report.inference_peak
 
 
 # -- inspecting ----------------------------------------------------------------------------

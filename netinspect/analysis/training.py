@@ -419,6 +419,7 @@ class MemoryReport:
     parameters: int
     input: int
     convolutions: int  # cuDNN may add an elastic workspace for each (cuda, not planned)
+    fit: Fit | None = None  # what fits in a given memory, when asked
 
 
 def plan_step(
@@ -491,3 +492,50 @@ def _first_tensor(out: Any) -> torch.Tensor:
 def _dtype_name(module: nn.Module) -> str:
     first = next((p for p in module.parameters() if p.is_floating_point()), None)
     return str(first.dtype).removeprefix("torch.") if first is not None else "float32"
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What fits in ``device_memory``: the largest batch whose peak does (0: not even 1)."""
+
+    device_memory: int
+    batch: int  # the batch planned
+    peak: int  # its peak
+    largest_batch: int
+    largest_peak: int  # the peak at the largest batch (0 when none fits)
+    dominant: str  # the largest term at the planned batch's peak
+
+
+def largest_batch(
+    peak_at: Callable[[int], int], batch: int, peak: int, memory: int, tries: int = 3
+) -> tuple[int, int]:
+    """The largest batch whose peak fits in ``memory``, and that peak (0, 0 when even a
+    batch of 1 does not). The peak is close to linear in the batch: a second plan gives a
+    line, the line a guess, and one more plan checks the batch above it. The answer is
+    always a batch that was planned and fits."""
+    known = {batch: peak}
+
+    def fits(b: int) -> bool:
+        if b not in known:
+            known[b] = peak_at(b)
+        return known[b] <= memory
+
+    lo, hi = (batch, None) if peak <= memory else (0, batch)
+    if lo == 0:
+        if batch == 1 or not fits(1):
+            return 0, 0
+        lo = 1
+    for _ in range(tries):
+        if hi is not None and hi <= lo + 1:
+            break
+        (b1, p1), (b2, p2) = min(known.items()), max(known.items())
+        slope = (p2 - p1) / (b2 - b1) if b2 > b1 else 0.0
+        guess = b1 + int((memory - p1) // slope) if slope > 0 else 2 * lo
+        guess = max(lo + 1, guess)
+        if hi is not None:
+            guess = min(guess, hi - 1)
+        if fits(guess):
+            lo = guess
+        else:
+            hi = guess
+    return lo, known[lo]

@@ -498,6 +498,14 @@ def memory(
     inference: Annotated[
         bool, typer.Option("--inference", help="Plan a no-grad forward only.")
     ] = False,
+    device_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--device-memory",
+            metavar="SIZE",
+            help="The GPU's memory (80GB, 24GiB): say the largest batch that fits in it.",
+        ),
+    ] = None,
     *,
     example: Example,
     imports: Imports,
@@ -522,6 +530,7 @@ def memory(
         optimizer=optimizer.value,
         target=target.value,
         inference_only=inference,
+        device_memory=parse_size(device_memory, "--device-memory") if device_memory else None,
         limits=limits,
     )
     emit(report, output, memory_table, memory_json)

@@ -198,7 +198,18 @@ def memory_json(report: MemoryReport) -> dict[str, Any]:
         "inference": {"peak": report.inference_peak},
         "convolutions": report.convolutions,
         "layers": [{"path": p, "saved": n} for p, n in plan.layers] if plan else [],
+        "fits": None,
     }
+    fit = report.fit
+    if fit is not None:
+        doc["fits"] = {
+            "device_memory": fit.device_memory,
+            "fits": fit.peak <= fit.device_memory,
+            "margin": fit.device_memory - fit.peak,
+            "largest_batch": fit.largest_batch,
+            "largest_batch_peak": fit.largest_peak,
+            "dominant": fit.dominant,
+        }
     if plan is not None:
         steady = plan.steady
         doc["training"] = {

@@ -424,6 +424,21 @@ def memory_table(report: MemoryReport) -> RenderableType:
         if top:
             lines.append(f"Most saved for backward: {', '.join(top)}.")
         lines.append("The loss is out.float().mean(); sizes are as CUDA's allocator counts them.")
+    fit = report.fit
+    if fit is not None:
+        verdict = "fits in" if fit.peak <= fit.device_memory else "does NOT fit in"
+        margin = units.size(abs(fit.device_memory - fit.peak))
+        lines.append(
+            f"Batch {fit.batch} {verdict} {units.size(fit.device_memory)} "
+            f"({margin} {'to spare' if fit.peak <= fit.device_memory else 'too much'}; "
+            f"the largest term at the peak: {fit.dominant})."
+        )
+        largest = f"{fit.largest_batch} (peak {units.size(fit.largest_peak)})"
+        lines.append(
+            f"The largest batch that fits: {largest}."
+            if fit.largest_batch
+            else "Not even a batch of 1 fits."
+        )
     if report.convolutions:
         lines.append(
             f"Not planned: cuDNN's workspace for the {report.convolutions} convolutions, which "

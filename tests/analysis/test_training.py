@@ -161,3 +161,35 @@ def test_the_memory_command_in_text_and_for_inference() -> None:
     assert refused.code == 2
     target = run_netinspect("memory", "torch.nn:Linear", "--allow-import")
     assert target.code == 1
+
+
+def test_the_largest_batch_is_planned_and_the_next_one_is_not_smaller() -> None:
+    from netinspect.analysis.training import largest_batch
+
+    calls: list[int] = []
+
+    def peak(b: int) -> int:
+        calls.append(b)
+        return 100 + 7 * b + b % 3  # nearly linear, as a step's peak is
+
+    assert largest_batch(peak, 8, peak(8), 1000) == (128, 998)
+    assert len(calls) <= 4
+    assert largest_batch(peak, 200, peak(200), 1000) == (128, 998)
+    assert largest_batch(peak, 8, peak(8), 50) == (0, 0)
+
+
+def test_device_memory_says_the_largest_batch_that_fits() -> None:
+    import netinspect
+    from netinspect.cli.options import parse_input
+
+    memory = 2 * 2**30
+    result = run_netinspect("memory", ENCODER, "--device-memory", "2GiB", "-f", "json")
+    assert result.code == 0, result.err
+    fits = json.loads(result.out)["fits"]
+    assert fits["fits"] is True
+    assert fits["largest_batch_peak"] <= memory
+    spec = netinspect.load(ENCODER)
+    above = (parse_input(f"{fits['largest_batch'] + 1}x256:int64"),)
+    training = netinspect.plan_training(spec, above).training
+    assert training is not None
+    assert training.steady.peak > memory
