@@ -82,6 +82,7 @@ class Budgets:
     max_bytes: int | None = None
     max_flops: int | None = None
     expect_output: tuple[int, ...] | None = None
+    max_train_memory: int | None = None  # a training step's peak (see plan_training)
 
     @property
     def needs_a_pass(self) -> bool:
@@ -92,7 +93,8 @@ class Budgets:
         if self == Budgets():
             raise OptionError(
                 "nothing to check",
-                hint="Give --max-params, --max-bytes, --max-flops or --expect-output.",
+                hint="Give --max-params, --max-bytes, --max-flops, --expect-output or "
+                "--max-train-memory.",
             )
 
 
@@ -560,32 +562,47 @@ def check(
     budgets: Budgets,
     *,
     input: InputArg = None,
+    dtype: torch.dtype | None = None,
+    amp: torch.dtype | None = None,
+    optimizer: str = "adamw",
+    target: str = "cuda",
     limits: Limits = DEFAULT_LIMITS,
 ) -> CheckReport:
     """Each budget against what the model measures. FLOPs and the output shape need a dry
     run on meta; so does a model with lazy layers, whose parameters are counted only once
-    a pass has shaped them (never passed on 0)."""
+    a pass has shaped them (never passed on 0). ``max_train_memory`` plans a training
+    step with ``dtype``, ``amp``, ``optimizer`` and ``target`` (see :func:`plan_training`);
+    ``dtype`` is the parameters' for every budget."""
     from netinspect.analysis.check import check as check_of
     from netinspect.analysis.params import params as params_of
 
     budgets.require_one()
-    model = build(source, limits=limits)
+    model = build(source, dtype=dtype, limits=limits)
     lazy = unshaped(model) > 0
     run = None
     chosen = _as_inputs(input)
     if budgets.needs_a_pass or chosen or lazy:
         run = _forward(model, chosen or choose_input(source), "meta")
     totals = params_of(model.module, model.name)
+    train_memory = None
+    if budgets.max_train_memory is not None:
+        planned = plan_training(
+            source, chosen or None, dtype=dtype, amp=amp, optimizer=optimizer, target=target,
+            limits=limits,
+        )  # fmt: skip
+        train_memory = _peak(planned)
     return check_of(
         model.name,
         params=totals.total,
         n_bytes=totals.bytes,
         flops=run.flops if run else None,
         output=run.output if run else None,
+        train_memory=train_memory,
         max_params=budgets.max_params,
         max_bytes=budgets.max_bytes,
         max_flops=budgets.max_flops,
         expect_output=budgets.expect_output,
+        max_train_memory=budgets.max_train_memory,
     )
 
 

@@ -39,10 +39,12 @@ def check(
     n_bytes: int,
     flops: int | None = None,
     output: tuple[int, ...] | None = None,
+    train_memory: int | None = None,
     max_params: int | None = None,
     max_bytes: int | None = None,
     max_flops: int | None = None,
     expect_output: tuple[int, ...] | None = None,
+    max_train_memory: int | None = None,
 ) -> CheckReport:
     """Each given limit against its measured value; a limit of None is not checked."""
     checks = []
@@ -57,4 +59,8 @@ def check(
         checks.append(
             Check("expect-output", "shape", expect_output, output, output == expect_output)
         )
+    if max_train_memory is not None:
+        assert train_memory is not None, "max_train_memory needs a planned training step"
+        ok = train_memory <= max_train_memory
+        checks.append(Check("max-train-memory", "bytes", max_train_memory, train_memory, ok))
     return CheckReport(model, tuple(checks))

@@ -25,6 +25,7 @@ from netinspect.cli.options import (
     Imports,
     Output,
     SchemaFormat,
+    Training,
     parse_count,
     parse_scheme,
     parse_shape,
@@ -269,7 +270,7 @@ def _say_uncounted(paths: tuple[str, ...]) -> None:
         )
 
 
-@command(INSPECTS)
+@command({**INSPECTS, "training": options.training})
 def check(
     spec: SpecArg = DEFAULT_SPEC,
     max_params: Annotated[
@@ -286,7 +287,16 @@ def check(
         str | None,
         typer.Option("--expect-output", help="The output shape must be this: 2x10 (dry-runs)."),
     ] = None,
+    max_train_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--max-train-memory",
+            metavar="SIZE",
+            help="A training step's peak on the GPU is at most: 80GB (see memory).",
+        ),
+    ] = None,
     *,
+    training: Training,
     example: Example,
     imports: Imports,
     output: Output,
@@ -301,10 +311,15 @@ def check(
         max_bytes=parse_size(max_bytes, "--max-bytes") if max_bytes else None,
         max_flops=parse_count(max_flops, "--max-flops") if max_flops else None,
         expect_output=parse_shape(expect_output, "--expect-output") if expect_output else None,
+        max_train_memory=(
+            parse_size(max_train_memory, "--max-train-memory") if max_train_memory else None
+        ),
     )
     budgets.require_one()  # before the model is built for nothing
     source = _source(spec, imports, limits)
-    report = api.check(source, budgets, input=_given(source, example), limits=limits)
+    report = api.check(
+        source, budgets, input=_given(source, example), **training.settings(), limits=limits
+    )
     emit(report, output, check_table, check_json)
     if not report.ok:
         raise typer.Exit(ExitCode.CHECK_FAILED)
@@ -451,50 +466,9 @@ def init(
     emit(report, output, lambda r: init_table(r, out), lambda r: init_json(r, out))
 
 
-class Optimizer(str, Enum):
-    """The optimizer of the planned step (each with foreach=True, CUDA's default)."""
-
-    sgd = "sgd"
-    sgd_momentum = "sgd-momentum"
-    adam = "adam"
-    adamw = "adamw"
-
-
-class Target(str, Enum):
-    """The device the memory is planned for."""
-
-    cuda = "cuda"
-    cpu = "cpu"
-
-
-class Amp(str, Enum):
-    bfloat16 = "bfloat16"
-    float16 = "float16"
-
-
-@command(INSPECTS)
+@command({**INSPECTS, "training": options.training})
 def memory(
     spec: SpecArg = DEFAULT_SPEC,
-    dtype: Annotated[
-        ParamDtype | None,
-        typer.Option(
-            "--dtype",
-            metavar="DTYPE",
-            help="Parameters and data in this dtype (bfloat16: a bf16 model): "
-            + ", ".join(d.value for d in ParamDtype)
-            + ".",
-        ),
-    ] = None,
-    amp: Annotated[
-        Amp | None,
-        typer.Option("--amp", help="Run the forward under autocast to this dtype."),
-    ] = None,
-    optimizer: Annotated[
-        Optimizer, typer.Option("--optimizer", help="The optimizer of the step.")
-    ] = Optimizer.adamw,
-    target: Annotated[
-        Target, typer.Option("--target", help="The device to plan for.")
-    ] = Target.cuda,
     inference: Annotated[
         bool, typer.Option("--inference", help="Plan a no-grad forward only.")
     ] = False,
@@ -507,6 +481,7 @@ def memory(
         ),
     ] = None,
     *,
+    training: Training,
     example: Example,
     imports: Imports,
     output: Output,
@@ -517,7 +492,6 @@ def memory(
     The real step runs on the meta device, where it allocates nothing; the loss is
     out.float().mean().
     """
-    from netinspect.dtypes import torch_dtype
     from netinspect.render.json import memory_json
     from netinspect.render.text import memory_table
 
@@ -525,10 +499,7 @@ def memory(
     report = api.plan_training(
         source,
         _chosen(source, example),
-        dtype=torch_dtype(dtype.value) if dtype else None,
-        amp=torch_dtype(amp.value) if amp else None,
-        optimizer=optimizer.value,
-        target=target.value,
+        **training.settings(),
         inference_only=inference,
         device_memory=parse_size(device_memory, "--device-memory") if device_memory else None,
         limits=limits,

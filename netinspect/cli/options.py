@@ -16,11 +16,14 @@ import re
 from collections.abc import Mapping
 from enum import Enum
 from fractions import Fraction
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
 import typer
 
-from netinspect.dtypes import InputDtype
+if TYPE_CHECKING:
+    import torch
+
+from netinspect.dtypes import InputDtype, ParamDtype
 from netinspect.errors import InitError, Location, NetinspectError, OptionError
 from netinspect.limits import DEFAULT_LIMITS, Limits
 from netinspect.spec.model import (
@@ -397,3 +400,76 @@ def run_limits(
     memory = parse_size(max_memory) if max_memory is not None else None
     base = limits(max_modules, max_tensors, max_spec_size, max_nodes, max_depth)
     return dataclasses.replace(base, max_memory=memory)
+
+
+class Optimizer(str, Enum):
+    """The optimizer of a planned training step (each with foreach=True, CUDA's default)."""
+
+    sgd = "sgd"
+    sgd_momentum = "sgd-momentum"
+    adam = "adam"
+    adamw = "adamw"
+
+
+class Target(str, Enum):
+    """The device a training step's memory is planned for."""
+
+    cuda = "cuda"
+    cpu = "cpu"
+
+
+class Amp(str, Enum):
+    bfloat16 = "bfloat16"
+    float16 = "float16"
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    """How a planned training step runs: --dtype, --amp, --optimizer, --target."""
+
+    dtype: ParamDtype | None = None
+    amp: Amp | None = None
+    optimizer: Optimizer = Optimizer.adamw
+    target: Target = Target.cuda
+
+    def settings(self) -> TrainingSettings:
+        """The keyword arguments of api.plan_training (and api.check) these stand for."""
+        from netinspect.dtypes import torch_dtype
+
+        return {
+            "dtype": torch_dtype(self.dtype.value) if self.dtype else None,
+            "amp": torch_dtype(self.amp.value) if self.amp else None,
+            "optimizer": self.optimizer.value,
+            "target": self.target.value,
+        }
+
+
+class TrainingSettings(TypedDict):
+    dtype: torch.dtype | None
+    amp: torch.dtype | None
+    optimizer: str
+    target: str
+
+
+def training(
+    dtype: Annotated[
+        ParamDtype | None,
+        typer.Option(
+            "--dtype",
+            metavar="DTYPE",
+            help="Parameters and data in this dtype (bfloat16: a bf16 model): "
+            + ", ".join(d.value for d in ParamDtype)
+            + ".",
+        ),
+    ] = None,
+    amp: Annotated[
+        Amp | None, typer.Option("--amp", help="Run the forward under autocast to this dtype.")
+    ] = None,
+    optimizer: Annotated[
+        Optimizer, typer.Option("--optimizer", help="The training step's optimizer.")
+    ] = Optimizer.adamw,
+    target: Annotated[
+        Target, typer.Option("--target", help="The device a training step is planned for.")
+    ] = Target.cuda,
+) -> Training:
+    return Training(dtype, amp, optimizer, target)

@@ -193,3 +193,16 @@ def test_device_memory_says_the_largest_batch_that_fits() -> None:
     training = netinspect.plan_training(spec, above).training
     assert training is not None
     assert training.steady.peak > memory
+
+
+def test_check_holds_a_training_step_to_a_budget() -> None:
+    over = run_netinspect("check", ENCODER, "--max-train-memory", "600MiB", "-f", "json")
+    assert over.code == 3, over.err
+    (row,) = json.loads(over.out)["checks"]
+    assert row["name"] == "max-train-memory"
+    assert row["ok"] is False
+    under = run_netinspect(
+        "check", ENCODER, "--max-train-memory", "600MiB", "--amp", "bfloat16", "--optimizer", "sgd"
+    )
+    assert under.code == 0, under.out + under.err
+    assert "max-train-memory" in under.out
