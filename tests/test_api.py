@@ -128,6 +128,7 @@ COMMANDS: list[tuple[list[str], str]] = [
     (["diff", TIED, TIED], "diff"),
     (["schema"], "spec_schema"),
     (["init", TIED, "--scheme", "ones", "--seed", "0"], "initialize"),
+    (["memory", TIED, "--inference"], "plan_training"),
 ]
 
 
