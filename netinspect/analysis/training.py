@@ -202,7 +202,7 @@ def plan_training(
     first_saved = None
     module.train()
     recorded: list[Step] = []
-    with tracker:
+    with tracker, _young_objects_only():
         for index in range(steps):
             gc.collect()  # torch's first calls leave cycles that hold activations
             tracker.peak, tracker.phase_peaks = 0, {}
@@ -273,7 +273,8 @@ def plan_inference(
 ) -> int:
     """The peak of a no-grad forward in eval mode, above what was allocated before it."""
     module.eval()
-    gc.collect()
+    with _young_objects_only():
+        gc.collect()
     first = next(module.parameters(), None)
     tracker = StepTracker(0, workspace, first.device.type if first is not None else "meta")
     tracker.phase = "forward"
@@ -281,6 +282,18 @@ def plan_inference(
         out = forward(module)
         del out
     return tracker.peak
+
+
+@contextlib.contextmanager
+def _young_objects_only() -> Iterator[None]:
+    """Collections that scan only what the plan creates: ``gc.freeze`` sets aside every
+    object there is now (torch's hundreds of thousands), so a collection between steps
+    takes milliseconds instead of 0.17 s."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class _Saved:
