@@ -20,6 +20,7 @@ cuDNN's convolution workspace, which cuDNN sizes by the memory it finds free.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +31,7 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
+from netinspect._fast.opcache import tensors
 from netinspect.dispatch import Mode
 
 #: CUDA's caching allocator hands out blocks in multiples of 512 bytes.
@@ -59,7 +61,12 @@ class StepTracker(Mode):
         device: str = "meta",
     ):
         super().__init__()
+        from netinspect._fast import enabled
+        from netinspect._fast.opcache import OpCache
+
         self.device = device  # the storages counted: the planned device's (meta stands for it)
+        # Repeated operations answered from memory, on meta (see _fast.opcache).
+        self.cache = OpCache() if enabled() and device == "meta" else None
         self.base = base  # what existed before (parameters, buffers, input)
         self.sizes: dict[int, int] = {}  # storage -> bytes, while alive
         # Storage addresses are reused once freed: each storage is told apart by its key
@@ -80,11 +87,16 @@ class StepTracker(Mode):
         return self.base + self.live
 
     def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        out = func(*args, **kwargs)
+        key = self.cache.key(func, args, kwargs) if self.cache is not None else None
+        out = self.cache.answer(key) if key is not None and self.cache is not None else None
+        if out is None:
+            out = func(*args, **kwargs)
+            if key is not None and self.cache is not None:
+                self.cache.remember(key, args, kwargs, out)
         on = self.device
-        inputs = {_key(t) for t in tree_leaves((args, kwargs)) if _on(t, on)}
-        for leaf in tree_leaves(out):
-            if _on(leaf, on) and _key(leaf) not in inputs:
+        inputs = {_key(t) for t in tensors((args, kwargs)) if t.device.type == on}
+        for leaf in tensors(out):
+            if leaf.device.type == on and _key(leaf) not in inputs:
                 self.created(leaf.untyped_storage())
         self.check(str(func), self.workspace(func, args, out))
         return out
@@ -189,80 +201,142 @@ def plan_training(
     optimizer: str,
     *,
     workspace: Callable[[Any, tuple[Any, ...], Any], int] = lambda f, a, o: 0,
-    steps: int = 3,
     layers: bool = False,
 ) -> TrainingPlan:
-    """Plan ``steps`` training steps of ``module`` (on meta) whose forward is ``forward``."""
+    """Plan the first training step of ``module`` (on meta) whose forward is ``forward``,
+    and the steady step after it.
+
+    The steady step is the first one with the optimizer's state there from its start:
+    its forward and backward are the first step's, every figure higher by the state's
+    bytes (the gradients ``zero_grad`` frees at its start were not there in the first),
+    and its optimizer phase is measured by a second ``optimizer.step()`` on the same
+    gradients, with the output and loss still alive, as in a training loop. Three full
+    steps give the same figures (a test holds the two to each other) in three times the
+    time."""
     params = [p for p in module.parameters() if p.requires_grad]
     base = _resident(module) + input_bytes
     opt = make_optimizer(optimizer, params)
     device = params[0].device.type if params else "meta"  # meta; cpu to test against
     tracker = StepTracker(base, workspace, device)
-    parameter_keys = {_key(p) for p in module.parameters()}
-    first_saved = None
+    saved = _Saved({_key(p) for p in module.parameters()}, tracker, device)
     module.train()
-    recorded: list[Step] = []
     with tracker, _young_objects_only():
-        for index in range(steps):
-            gc.collect()  # torch's first calls leave cycles that hold activations
-            tracker.peak, tracker.phase_peaks = 0, {}
-            start = tracker.now
-            opt.zero_grad(set_to_none=True)
-            tracker.phase = "forward"
-            saved = _Saved(parameter_keys, tracker, device)
-            first_saved = first_saved or saved
-            where = _Where(module) if layers and index == 0 else contextlib.nullcontext()
-            with saved.hooks(), where:
-                out = forward(module)
-                loss = out.float().mean()
-            outputs = {tracker.identity(out), tracker.identity(loss)}
-            after_forward = tracker.now
-            tracker.phase = "backward"
-            loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is untyped
-            after_backward = tracker.now
-            tracker.phase = "optimizer"
-            opt.step()
-            after_step = tracker.now
-            grads = {tracker.identity(p.grad) for p in params if p.grad is not None}
-            state = {
-                tracker.identity(t)
-                for s in opt.state.values()
-                for t in s.values()
-                if _on(t, device)
-            }
-            kinds = _kinds(tracker.peak_live, grads, state, saved.keys, outputs)
-            kinds["parameters and input"] = base
-            if getattr(tracker, "peak_workspace", 0):
-                kinds["workspace"] = tracker.peak_workspace
-            recorded.append(
-                Step(
-                    start=start,
-                    after_forward=after_forward,
-                    after_backward=after_backward,
-                    after_step=after_step,
-                    peak_forward=tracker.phase_peaks.get("forward", start),
-                    peak_backward=tracker.phase_peaks.get("backward", after_forward),
-                    peak_optimizer=tracker.phase_peaks.get("optimizer", after_backward),
-                    peak=tracker.peak,
-                    peak_phase=tracker.peak_phase,
-                    peak_op=tracker.peak_op,
-                    at_peak=kinds,
-                )
-            )
-            del out, loss
+        gc.collect()  # torch's first calls leave cycles that hold activations
+        start = tracker.now
+        opt.zero_grad(set_to_none=True)
+        tracker.phase = "forward"
+        with saved.hooks(), _Where(module) if layers else contextlib.nullcontext():
+            out = forward(module)
+            loss = out.float().mean()
+        outputs = {tracker.identity(out), tracker.identity(loss)}
+        after_forward = tracker.now
+        tracker.phase = "backward"
+        loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is untyped
+        after_backward = tracker.now
+        tracker.phase = "optimizer"
+        opt.step()
+        after_step = tracker.now
+        first = _step(
+            tracker, start=start, forward=after_forward, backward=after_backward, after=after_step
+        )
+        grads = {tracker.identity(p.grad) for p in params if p.grad is not None}
+        state = {tracker.identity(t) for t in _state(opt, device)}
+        first_kinds = _kinds(tracker.peak_live, grads, state, saved.keys, outputs)
+        state_bytes = sum(tracker.sizes.get(key, 0) for key, _ in state)
+        # The steady step's optimizer phase: a second step on these gradients.
+        tracker.peak, tracker.phase_peaks, tracker.phase = 0, {}, "optimizer"
+        tracker.check("", 0)
+        opt.step()
+        again = tracker.phase_peaks.get("optimizer", after_step)
+        again_at = (tracker.peak_op, _kinds(tracker.peak_live, grads, state, saved.keys, outputs))
+        del out, loss
+        next_start = tracker.now
+    first = dataclasses.replace(first, at_peak=_with_base(first_kinds, base, tracker))
+    steady = _steady(
+        first,
+        state=state_bytes,
+        start=next_start,
+        after_step=after_step,
+        optimizer_peak=again,
+        optimizer_at=again_at,
+        base=base,
+    )
     gradients = sum(_ROUND[-1](_nbytes(p.grad)) for p in _distinct(params) if p.grad is not None)
-    state_bytes = sum(_nbytes(t) for s in opt.state.values() for t in s.values() if _on(t, device))
     return TrainingPlan(
         parameters=base - input_bytes,
         input=input_bytes,
         gradients=gradients,
-        optimizer_state=state_bytes,
-        saved_activations=first_saved.activations if first_saved else 0,
-        saved_parameters=first_saved.parameters if first_saved else 0,
+        optimizer_state=sum(_nbytes(t) for t in _state(opt, device)),
+        saved_activations=saved.activations,
+        saved_parameters=saved.parameters,
         output=0,
-        steps=tuple(recorded),
+        steps=(first, steady, steady),
         inference_peak=0,
-        layers=first_saved.by_layer() if first_saved else (),
+        layers=saved.by_layer(),
+    )
+
+
+def _state(opt: torch.optim.Optimizer, device: str) -> list[torch.Tensor]:
+    """The optimizer's state tensors on the planned device (AdamW's step counters are on
+    the cpu, as on a GPU)."""
+    return [t for s in opt.state.values() for t in s.values() if _on(t, device)]
+
+
+def _step(tracker: StepTracker, *, start: int, forward: int, backward: int, after: int) -> Step:
+    peaks = tracker.phase_peaks
+    return Step(
+        start=start,
+        after_forward=forward,
+        after_backward=backward,
+        after_step=after,
+        peak_forward=peaks.get("forward", start),
+        peak_backward=peaks.get("backward", forward),
+        peak_optimizer=peaks.get("optimizer", backward),
+        peak=tracker.peak,
+        peak_phase=tracker.peak_phase,
+        peak_op=tracker.peak_op,
+        at_peak={},
+    )
+
+
+def _with_base(kinds: dict[str, int], base: int, tracker: StepTracker) -> dict[str, int]:
+    kinds = {**kinds, "parameters and input": base}
+    if getattr(tracker, "peak_workspace", 0):
+        kinds["workspace"] = tracker.peak_workspace
+    return kinds
+
+
+def _steady(
+    first: Step,
+    *,
+    state: int,
+    start: int,
+    after_step: int,
+    optimizer_peak: int,
+    optimizer_at: tuple[str, dict[str, int]],
+    base: int,
+) -> Step:
+    """The steady step from the first (see plan_training)."""
+    forward, backward = first.peak_forward + state, first.peak_backward + state
+    peak, phase = max((forward, "forward"), (backward, "backward"), (optimizer_peak, "optimizer"))
+    if phase == "optimizer":
+        op, at_peak = optimizer_at[0], {**optimizer_at[1], "parameters and input": base}
+    else:
+        op = first.peak_op
+        at_peak = {**first.at_peak}
+        at_peak["optimizer state"] = at_peak.get("optimizer state", 0) + state
+    return Step(
+        start=start,
+        after_forward=first.after_forward + state,
+        after_backward=first.after_backward + state,
+        after_step=after_step,
+        peak_forward=forward,
+        peak_backward=backward,
+        peak_optimizer=optimizer_peak,
+        peak=peak,
+        peak_phase=phase,
+        peak_op=op,
+        at_peak=at_peak,
     )
 
 

@@ -206,3 +206,57 @@ def test_check_holds_a_training_step_to_a_budget() -> None:
     )
     assert under.code == 0, under.out + under.err
     assert "max-train-memory" in under.out
+
+
+def _three_steps(model: nn.Module, x: torch.Tensor, optimizer: str) -> list[tuple[int, ...]]:
+    """Three whole training steps under the planner's tracker, as a loop runs them."""
+    import gc
+
+    from netinspect.analysis.training import StepTracker, make_optimizer
+
+    params = list(model.parameters())
+    base = sum(allocated(p.numel() * 4) for p in params) + allocated(x.numel() * 4)
+    opt = make_optimizer(optimizer, params)
+    tracker = StepTracker(base, lambda f, a, o: 0)
+    recorded: list[tuple[int, ...]] = []
+    model.train()
+    with tracker:
+        for _ in range(3):
+            gc.collect()
+            tracker.peak, tracker.phase_peaks = 0, {}
+            start = tracker.now
+            opt.zero_grad(set_to_none=True)
+            tracker.phase = "forward"
+            out = model(x)
+            loss = out.float().mean()
+            tracker.phase = "backward"
+            loss.backward()
+            tracker.phase = "optimizer"
+            opt.step()
+            peaks = tracker.phase_peaks
+            recorded.append(
+                (start, peaks["forward"], peaks["backward"], peaks["optimizer"], tracker.peak)
+            )
+            del out, loss
+    return recorded
+
+
+@pytest.mark.parametrize("optimizer", ["sgd-momentum", "adamw"])
+def test_the_steady_step_is_what_three_whole_steps_give(optimizer: str) -> None:
+    x = torch.empty(32, 64, device="meta")
+    plan = plan_training(_mlp("meta"), _calling(x), allocated(x.numel() * 4), optimizer)
+    whole = _three_steps(_mlp("meta"), x, optimizer)
+    for ours, theirs in zip((plan.first_step, plan.steady), (whole[0], whole[2]), strict=True):
+        fields = (ours.start, ours.peak_forward, ours.peak_backward, ours.peak_optimizer, ours.peak)
+        assert fields == theirs
+
+
+def test_the_op_cache_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import netinspect
+    from netinspect import _fast
+
+    spec = netinspect.load(ENCODER)
+    fast = netinspect.plan_training(spec, amp=torch.bfloat16)
+    monkeypatch.setenv(_fast.SWITCH, "1")
+    plain = netinspect.plan_training(spec, amp=torch.bfloat16)
+    assert fast == plain
