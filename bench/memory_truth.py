@@ -27,6 +27,7 @@ import torch
 HERE = Path(__file__).resolve().parent / "memory"
 sys.path.insert(0, str(HERE))
 
+from memtracker import peak as memtracker_peak  # noqa: E402  # the peer, beside them
 from models import MODELS  # noqa: E402  # the measured models, beside their data
 
 from netinspect.analysis.training import Settings, plan_step  # noqa: E402
@@ -58,8 +59,8 @@ def main() -> None:
     truth = json.loads((HERE / "h100_truth.json").read_text())
     print(f"memory planner vs {truth['info']['gpu']} (torch {truth['info']['torch']})")
     header = f"{'config':32} {'steady':>16} {'first step':>16} {'inference':>16} saved state  time"
-    print(header)
-    errors: dict[str, list[float]] = {"steady": [], "first": [], "inference": []}
+    print(header + "  MemTracker steady")
+    errors: dict[str, list[float]] = {"steady": [], "first": [], "inference": [], "peer": []}
     misses = 0
     for result in truth["results"]:
         report, seconds = plan(result)
@@ -79,15 +80,39 @@ def main() -> None:
         saved = report.training.saved_activations == result["saved_activation_bytes"]
         state = report.training.optimizer_state == result["optimizer_state_bytes"]
         name = f"{result['model']} {result['mode']} {result['optimizer']}"
+        peer = memtracker_peak(result["model"], result["mode"], result["optimizer"])
+        errors["peer"].append(abs(peer / result["steps"][2]["peak_abs"] - 1))
         print(f"{name:32} {' '.join(cells)} {'exact' if saved else 'DIFF ':5} "
-              f"{'exact' if state else 'DIFF ':5} {seconds:4.2f}s")  # fmt: skip
+              f"{'exact' if state else 'DIFF ':5} {seconds:4.2f}s  "
+              f"{peer / result['steps'][2]['peak_abs']:.3f}x")  # fmt: skip
     print("MiB planned/measured; e: a miss where cuDNN's elastic workspace is in the truth")
     for key, values in errors.items():
         print(
-            f"  {key:9} median error {100 * statistics.median(values):5.2f} %, "
-            f"worst {100 * max(values):5.2f} %"
+            f"  {key:9} median error {100 * statistics.median(values):6.2f} %, "
+            f"worst {100 * max(values):6.2f} %"
         )
     print(f"  peaks outside max(2 %, 16 MiB): {misses} of {3 * len(truth['results'])}")
+    print("  (peer: MemTracker's steady peak on fake cpu tensors against the same truth)")
+    speed()
+
+
+def speed() -> None:
+    """The 1.2B-parameter transformer, planned by each as a whole process."""
+    import subprocess
+
+    spec = Path(__file__).resolve().parent / "specs" / "transformer_1b.yaml"
+    ours = [str(Path(sys.executable).parent / "netinspect"), "memory", str(spec), "--amp",
+            "bfloat16", "--format", "json"]  # fmt: skip
+    theirs = [sys.executable, str(HERE / "memtracker.py"), "transformer_1b"]
+    times = []
+    for command in (ours, theirs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    print(
+        f"speed, 1.2B transformer at 8 x 2048, amp: netinspect memory {times[0]:.2f} s, "
+        f"MemTracker {times[1]:.2f} s ({times[0] / times[1]:.2f}x; target <= 3 s, <= 0.3x)"
+    )
 
 
 if __name__ == "__main__":
