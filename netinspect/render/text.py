@@ -420,9 +420,6 @@ def memory_table(report: MemoryReport) -> RenderableType:
     if plan is not None:
         parts = ", ".join(f"{kind} {units.size(n)}" for kind, n in plan.steady.at_peak.items() if n)
         lines.append(f"At the training peak: {parts}.")
-        top = [f"{p or report.model} {units.size(n)}" for p, n in plan.layers[:5]]
-        if top:
-            lines.append(f"Most saved for backward: {', '.join(top)}.")
         lines.append("The loss is out.float().mean(); sizes are as CUDA's allocator counts them.")
     fit = report.fit
     if fit is not None:
@@ -445,4 +442,30 @@ def memory_table(report: MemoryReport) -> RenderableType:
             "cuDNN sizes by the memory it finds free (elastic)."
         )
     sheet.after = Text("\n".join(lines))
+    if plan is None or not plan.layers:
+        return sheet
+    return Group(
+        sheet, Text(""), _saved_by_layer(report.model, plan.layers, plan.saved_activations)
+    )
+
+
+#: The layers a memory report lists by what they save for backward.
+TOP_LAYERS = 10
+
+
+def _saved_by_layer(model: str, layers: Sequence[tuple[str, int]], total: int) -> Sheet:
+    """The layers that save the most for backward (a block counts what its own code saves,
+    its children's apart), largest first."""
+    sheet = _sheet(
+        f"Saved for backward, by layer (the {min(len(layers), TOP_LAYERS)} largest)",
+        Column("Layer", fold=True),
+        Column("Saved", right=True),
+        Column("%", right=True),
+    )
+    for path, saved in layers[:TOP_LAYERS]:
+        share = units.percent(saved / total) if total else ""
+        sheet.rows.append((printable(path) or printable(model), units.size(saved), share))
+    if len(layers) > TOP_LAYERS:
+        rest = sum(n for _, n in layers[TOP_LAYERS:])
+        sheet.after = Text(f"{len(layers) - TOP_LAYERS} more layers save {units.size(rest)}.")
     return sheet
