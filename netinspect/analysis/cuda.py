@@ -43,7 +43,8 @@ def cuda_kernels() -> Iterator[None]:
         library.impl("dropout", _dropout, "AutogradMeta")  # type: ignore[no-untyped-call]
         flash = _flash_meta()
         if flash is not None:
-            library.impl("_scaled_dot_product_flash_attention", flash, "Meta")  # type: ignore[no-untyped-call]
+            with contextlib.suppress(RuntimeError):  # torch < 2.7 refuses a second Meta kernel
+                library.impl("_scaled_dot_product_flash_attention", flash, "Meta")  # type: ignore[no-untyped-call]
         yield
     finally:
         library._destroy()  # type: ignore[no-untyped-call]
@@ -52,7 +53,8 @@ def cuda_kernels() -> Iterator[None]:
 def _flash_meta() -> Any:
     """Flash attention's meta kernel with its RNG offset a view of its seed, one storage as
     CUDA's kernel returns them (meta makes two: 8 bytes more saved per call). The meta
-    kernel is torch's own, found in its private table; without it nothing changes."""
+    kernel is torch's own, found in its private table; without it, or where torch refuses
+    to replace a meta kernel registered from Python (before 2.7), those 8 bytes stay."""
     try:
         from torch._decomp import meta_table
     except ImportError:

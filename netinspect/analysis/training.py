@@ -215,8 +215,9 @@ def plan_training(
     time."""
     params = [p for p in module.parameters() if p.requires_grad]
     base = _resident(module) + input_bytes
-    opt = make_optimizer(optimizer, params)
     device = params[0].device.type if params else "meta"  # meta; cpu to test against
+    _warm_up(optimizer, device)
+    opt = make_optimizer(optimizer, params)
     tracker = StepTracker(base, workspace, device)
     saved = _Saved({_key(p) for p in module.parameters()}, tracker, device)
     module.train()
@@ -274,6 +275,15 @@ def plan_training(
         inference_peak=0,
         layers=saved.by_layer(),
     )
+
+
+def _warm_up(optimizer: str, device: str) -> None:
+    """One step of the optimizer on a one-element parameter, before anything is tracked:
+    what its first step imports happens here (torch 2.6 imports torch._dynamo in
+    ``optimizer.step``, which inside the tracker left AdamW mixing meta and cpu tensors)."""
+    parameter = nn.Parameter(torch.empty(1, device=device))
+    parameter.grad = torch.empty(1, device=device)
+    make_optimizer(optimizer, [parameter]).step()
 
 
 def _state(opt: torch.optim.Optimizer, device: str) -> list[torch.Tensor]:
