@@ -457,6 +457,8 @@ def plan_training(
 
     def plan(inputs: Inputs) -> MemoryReport:
         model = _compile(source, "meta", dtype, limits)
+        if unshaped(model):  # lazy layers get their shapes first, as in a training script
+            _forward(model, inputs, "meta")
         return _plan_step(model, inputs, settings)
 
     report = plan(chosen)

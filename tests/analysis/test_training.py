@@ -260,3 +260,10 @@ def test_the_op_cache_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(_fast.SWITCH, "1")
     plain = netinspect.plan_training(spec, amp=torch.bfloat16)
     assert fast == plain
+
+
+def test_a_model_with_lazy_layers_is_shaped_before_its_step() -> None:
+    lazy = json.loads(run_netinspect("memory", "configs/lazy_mlp.yaml", "-f", "json").out)
+    shaped = nn.Sequential(nn.Linear(20, 256), nn.ReLU(), nn.Linear(256, 10))
+    assert lazy["parameters"] == sum(allocated(p.numel() * 4) for p in shaped.parameters())
+    assert lazy["gradients"] == lazy["parameters"]
