@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from netinspect.analysis.diff import DiffReport
     from netinspect.analysis.dryrun import DryRunReport, Example
     from netinspect.analysis.init import InitReport, Rule, Scheme
+    from netinspect.analysis.loadcheck import LoadReport
     from netinspect.analysis.memory import MemoryPlan
     from netinspect.analysis.params import ParamsReport
     from netinspect.analysis.shared import SharedReport
@@ -606,6 +607,40 @@ def check(
         expect_output=budgets.expect_output,
         max_train_memory=budgets.max_train_memory,
     )
+
+
+def check_weights(
+    source: Source,
+    path: str,
+    *,
+    input: InputArg = None,
+    strict: bool = True,
+    strict_dtype: bool = False,
+    max_header_bytes: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> LoadReport:
+    """Whether ``model.load_state_dict(weights)`` would work for the model ``source``
+    describes and the weights file at ``path``, and if not why (``analysis.loadcheck``):
+    the file's header only is read. Lazy layers are shaped first by a pass on ``input`` or
+    the spec's ``input:`` (without one, they take the file's shapes, as torch's do)."""
+    from netinspect.analysis.loadcheck import Entry, check_load
+    from netinspect.analysis.tensors import alias_groups, is_lazy
+    from netinspect.dtypes import dtype_name
+    from netinspect.weights import safetensors
+
+    weights = safetensors.read(path, max_header_bytes or safetensors.MAX_HEADER_BYTES)
+    model = inspect(source, input=input, limits=limits)
+    state = [
+        Entry(name, None if is_lazy(t) else tuple(t.shape), dtype_name(t.dtype))
+        for name, t in model.module.state_dict(keep_vars=True).items()
+    ]
+    named = model.module.named_parameters(remove_duplicate=False)
+    ties = [names for names, _ in alias_groups(named) if len(names) > 1]
+    stored = [Entry(t.name, t.shape, t.dtype) for t in weights.tensors]
+    return check_load(
+        model.name, path, state, stored, aliases=weights.aliases, ties=ties, strict=strict,
+        strict_dtype=strict_dtype,
+    )  # fmt: skip
 
 
 def diff(before: CompiledModel, after: CompiledModel) -> DiffReport:

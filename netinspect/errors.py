@@ -95,6 +95,10 @@ class MetaValueError(ForwardError):
     are not known: the model fits or not only with real data."""
 
 
+class WeightsError(NetinspectError):
+    """A weights file that cannot be read for what it holds: truncated, malformed, unsafe."""
+
+
 class InitError(NetinspectError):
     """A scheme, its arguments, or where it is to apply, is wrong; or the user's own scheme
     failed."""

@@ -295,6 +295,27 @@ def check(
             help="A training step's peak on the GPU is at most: 80GB (see memory).",
         ),
     ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            metavar="FILE",
+            help="A safetensors file: would model.load_state_dict(weights) work?",
+        ),
+    ] = None,
+    non_strict: Annotated[
+        bool,
+        typer.Option("--non-strict", help="With --weights: as strict=False loads (warnings)."),
+    ] = False,
+    strict_dtype: Annotated[
+        bool, typer.Option("--strict-dtype", help="With --weights: a dtype that differs fails.")
+    ] = False,
+    max_header_bytes: Annotated[
+        str | None,
+        typer.Option(
+            "--max-header-bytes", metavar="SIZE", help="The largest weights header read: 100MiB."
+        ),
+    ] = None,
     *,
     training: Training,
     example: Example,
@@ -302,9 +323,9 @@ def check(
     output: Output,
     limits: Limits,
 ) -> None:
-    """Budgets for CI: exit 0 when every given limit holds, 3 when one fails."""
-    from netinspect.render.json import check_json
-    from netinspect.render.text import check_table
+    """Budgets for CI, and whether a weights file loads: exit 0 when all hold, 3 when not."""
+    from netinspect.render.json import check_json, load_json
+    from netinspect.render.text import check_table, load_table
 
     budgets = api.Budgets(
         max_params=parse_count(max_params) if max_params else None,
@@ -315,13 +336,44 @@ def check(
             parse_size(max_train_memory, "--max-train-memory") if max_train_memory else None
         ),
     )
-    budgets.require_one()  # before the model is built for nothing
+    if weights is None:
+        budgets.require_one()  # before the model is built for nothing
     source = _source(spec, imports, limits)
-    report = api.check(
-        source, budgets, input=_given(source, example), **training.settings(), limits=limits
-    )
-    emit(report, output, check_table, check_json)
-    if not report.ok:
+    report = None
+    if budgets != api.Budgets():
+        report = api.check(
+            source, budgets, input=_given(source, example), **training.settings(), limits=limits
+        )
+    loaded = None
+    if weights is not None:
+        cap = parse_size(max_header_bytes, "--max-header-bytes") if max_header_bytes else None
+        loaded = api.check_weights(
+            source, weights, input=_given(source, example), strict=not non_strict,
+            strict_dtype=strict_dtype, max_header_bytes=cap, limits=limits,
+        )  # fmt: skip
+    both = (report, loaded)
+
+    def text(_: object) -> RenderableType:
+        from rich.console import Group
+        from rich.text import Text
+
+        shown = [check_table(report) if report else None, load_table(loaded) if loaded else None]
+        parts = [r for r in shown if r is not None]
+        return parts[0] if len(parts) == 1 else Group(parts[0], Text(""), parts[1])
+
+    def as_json(_: object) -> dict[str, Any]:
+        doc: dict[str, Any] = (
+            check_json(report)
+            if report
+            else {"model": loaded.model if loaded else "", "checks": []}
+        )
+        doc["ok"] = all(r.ok for r in (report, loaded) if r is not None)
+        if loaded is not None:
+            doc["weights"] = load_json(loaded)
+        return doc
+
+    emit(both, output, text, as_json)
+    if not all(r.ok for r in (report, loaded) if r is not None):
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
 

@@ -11,6 +11,8 @@ if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
     from netinspect.analysis.diff import DiffReport
     from netinspect.analysis.dryrun import DryRunReport
     from netinspect.analysis.init import InitReport
+    from netinspect.analysis.loadcheck import Entry as LoadEntry
+    from netinspect.analysis.loadcheck import LoadReport
     from netinspect.analysis.params import ParamsReport
     from netinspect.analysis.shared import SharedReport
     from netinspect.analysis.training import MemoryReport
@@ -235,3 +237,30 @@ def memory_json(report: MemoryReport) -> dict[str, Any]:
             ],
         }
     return doc
+
+
+def load_json(report: LoadReport) -> dict[str, Any]:
+    """What ``load_state_dict`` would say: ``ok``, and each problem by name."""
+
+    def side(entry: LoadEntry | None) -> dict[str, Any] | None:
+        return None if entry is None else {"shape": _dims(entry.shape), "dtype": entry.dtype}
+
+    return {
+        "model": report.model,
+        "weights": report.weights,
+        "ok": report.ok,
+        "strict": report.strict,
+        "expected": report.expected,
+        "found": report.found,
+        "problems": [
+            {
+                "name": p.name,
+                "kind": p.kind,
+                "model": side(p.expected),
+                "file": side(p.found),
+                "fatal": p.fatal,
+                "hint": p.hint,
+            }
+            for p in report.problems
+        ],
+    }

@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
     from netinspect.analysis.diff import DiffReport
     from netinspect.analysis.dryrun import DryRunReport
     from netinspect.analysis.init import InitReport
+    from netinspect.analysis.loadcheck import Entry as LoadEntry
+    from netinspect.analysis.loadcheck import LoadReport
     from netinspect.analysis.params import ParamRow, ParamsReport
     from netinspect.analysis.shared import SharedReport
     from netinspect.analysis.training import MemoryReport
@@ -469,3 +471,38 @@ def _saved_by_layer(model: str, layers: Sequence[tuple[str, int]], total: int) -
         rest = sum(n for _, n in layers[TOP_LAYERS:])
         sheet.after = Text(f"{len(layers) - TOP_LAYERS} more layers save {units.size(rest)}.")
     return sheet
+
+
+def load_table(report: LoadReport) -> RenderableType:
+    """What ``load_state_dict`` would say, name by name, and the verdict."""
+    call = "load_state_dict(weights" + ("" if report.strict else ", strict=False") + ")"
+    verdict = (
+        f"model.{call} would work" if report.ok else f"model.{call} would FAIL"
+    ) + f": {report.expected} names in the model, {report.found} in {printable(report.weights)}"
+    if not report.problems:
+        return Text(f"{printable(report.model)}: {verdict}.")
+    sheet = _sheet(
+        f"{printable(report.model)} <- {printable(report.weights)}",
+        Column("Name", fold=True),
+        Column("Problem"),
+        Column("In the model"),
+        Column("In the file"),
+        Column("", fold=True),
+    )
+    for p in report.problems:
+        mark = Text(p.kind, "bold red" if p.fatal else "yellow")
+        sheet.rows.append(
+            (printable(p.name), mark, _entry(p.expected), _entry(p.found), printable(p.hint or ""))
+        )
+    fatal = sum(p.fatal for p in report.problems)
+    warned = len(report.problems) - fatal
+    counts = f" ({fatal} error{'s' * (fatal != 1)}, {warned} warning{'s' * (warned != 1)})"
+    sheet.after = Text(verdict + counts + ".")
+    return sheet
+
+
+def _entry(entry: LoadEntry | None) -> str:
+    if entry is None:
+        return "-"
+    shape = units.shape(entry.shape) if entry.shape is not None else "lazy"
+    return f"{shape} {entry.dtype}"
