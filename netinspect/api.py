@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from netinspect.analysis.training import MemoryReport, Settings
     from netinspect.analysis.tree import TreeReport
     from netinspect.builder.compiler import CompiledModel
+    from netinspect.weights.safetensors import WeightsFile
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,20 @@ class PythonTarget:
         return self.reference.partition(":")[2].rsplit(".", 1)[-1]
 
 
+@dataclass(frozen=True)
+class WeightsSource:
+    """A weights file named where a spec goes: its tensors, as its header states them."""
+
+    reference: str  # the file's path
+    weights: WeightsFile
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.reference)
+
+
 #: What a model is built from.
-Source: TypeAlias = Spec | PythonTarget
+Source: TypeAlias = Spec | PythonTarget | WeightsSource
 
 
 @dataclass(frozen=True)
@@ -134,12 +147,17 @@ def open_source(
     allow_import: bool = False,
     import_path: Sequence[str] = (),
 ) -> Source:
-    """What a command's SPEC argument names: a spec file (``-``: standard input), or, when
-    no file has that name, a ``package.module:callable`` (refused without ``allow_import``)."""
+    """What a command's SPEC argument names: a spec file (``-``: standard input), a weights
+    file (safetensors, known by its content or its extension: its header alone is read),
+    or, when no file has that name, a ``package.module:callable`` (refused without
+    ``allow_import``)."""
     from netinspect.builder.targets import is_target
+    from netinspect.weights import safetensors
 
     if is_target(text):
         return python_target(text, allow_import=allow_import, import_path=import_path)
+    if text != "-" and safetensors.looks_like(text):
+        return WeightsSource(text, safetensors.read(text))
     return load(text, limits)
 
 
@@ -196,6 +214,20 @@ def _compile(
     from netinspect.builder.compiler import CompiledModel, compile_spec
     from netinspect.dtypes import dtype_name
 
+    if isinstance(source, WeightsSource):
+        from netinspect.builder.weights import module_from
+
+        if device != "meta":
+            raise OptionError(
+                f"{source.name} is a weights file: it holds tensors, not a model to run",
+                Location(source.reference),
+                "Give the spec (or Python target) of its model, and check it against the file "
+                "with check SPEC --weights FILE.",
+            )
+        module = module_from(source.weights)
+        if dtype is not None:
+            module.to(dtype=dtype)
+        return CompiledModel(source.name, module, None)
     if isinstance(source, Spec):
         spec = dataclasses.replace(source, dtype=dtype_name(dtype)) if dtype else source
         return compile_spec(spec, device, limits)
@@ -286,6 +318,12 @@ def choose_input(
     the input it belongs to (by position or name). An input whose dtype nobody stated is
     floating and takes the parameters' dtype when it runs. A Python target has no spec,
     so it needs a shape."""
+    if isinstance(source, WeightsSource):
+        raise OptionError(
+            f"{source.name} is a weights file: it holds tensors and no forward to run",
+            Location(source.reference),
+            "Run the spec (or Python target) of its model instead.",
+        )
     spec = _spec_of(source)
     where = spec.model.loc if spec else Location("--input")
     if shape is not None:
@@ -353,7 +391,7 @@ def _counterpart(item: InputSpec, index: int, stated: Inputs) -> InputSpec | Non
 def _spec_of(source: Source | CompiledModel | None) -> Spec | None:
     if isinstance(source, Spec):
         return source
-    if source is None or isinstance(source, PythonTarget):
+    if source is None or isinstance(source, (PythonTarget, WeightsSource)):
         return None
     return source.spec
 
@@ -373,6 +411,12 @@ def dry_run(
     refused before anything is allocated when it does not fit. A model already built runs
     as it is, on its device (lazy layers are shaped in place). ``input`` defaults to the
     spec's ``input:``."""
+    if isinstance(source, WeightsSource):
+        raise OptionError(
+            f"{source.name} is a weights file: it holds tensors and no forward to run",
+            Location(source.reference),
+            "Dry-run the spec (or Python target) of its model instead.",
+        )
     chosen = _as_inputs(input) or choose_input(source)
     if not isinstance(source, (Spec, PythonTarget)):
         return _forward(source, chosen, device)

@@ -50,6 +50,22 @@ class WeightsFile:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
+def looks_like(path: str) -> bool:
+    """Whether ``path`` names a safetensors file: by its extension, or by its content (a
+    length that fits the file, then a JSON object). A directory or a missing file is not."""
+    if not os.path.isfile(path):
+        return False
+    if path.endswith(".safetensors"):
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:] == b"{" and 8 + int.from_bytes(head[:8], "little") <= size
+
+
 def read(path: str, max_header_bytes: int = MAX_HEADER_BYTES) -> WeightsFile:
     """The header of the safetensors file at ``path`` (see the module)."""
     try:
