@@ -152,12 +152,12 @@ def open_source(
     or, when no file has that name, a ``package.module:callable`` (refused without
     ``allow_import``)."""
     from netinspect.builder.targets import is_target
-    from netinspect.weights import safetensors
+    from netinspect.weights import is_weights, read
 
     if is_target(text):
         return python_target(text, allow_import=allow_import, import_path=import_path)
-    if text != "-" and safetensors.looks_like(text):
-        return WeightsSource(text, safetensors.read(text))
+    if text != "-" and is_weights(text):
+        return WeightsSource(text, read(text))
     return load(text, limits)
 
 
@@ -670,9 +670,9 @@ def check_weights(
     from netinspect.analysis.loadcheck import Entry, check_load
     from netinspect.analysis.tensors import alias_groups, is_lazy
     from netinspect.dtypes import dtype_name
-    from netinspect.weights import safetensors
+    from netinspect.weights import read
 
-    weights = safetensors.read(path, max_header_bytes or safetensors.MAX_HEADER_BYTES)
+    weights = read(path, max_header_bytes)
     model = inspect(source, input=input, limits=limits)
     state = [
         Entry(name, None if is_lazy(t) else tuple(t.shape), dtype_name(t.dtype))

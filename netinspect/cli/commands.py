@@ -300,7 +300,8 @@ def check(
         typer.Option(
             "--weights",
             metavar="FILE",
-            help="A safetensors file: would model.load_state_dict(weights) work?",
+            help="Safetensors weights (a file, or a sharded checkpoint's index or folder): "
+            "would model.load_state_dict(weights) work?",
         ),
     ] = None,
     non_strict: Annotated[

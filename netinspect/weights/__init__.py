@@ -1,2 +1,22 @@
 """Weights files read for what they hold, never for their data: a stage beside the spec
-loader. ``safetensors.py`` reads a safetensors file's header."""
+loader. ``safetensors.py`` reads a safetensors file's header, ``sharded.py`` a sharded
+checkpoint's index and its shards' headers."""
+
+from __future__ import annotations
+
+from netinspect.weights import safetensors, sharded
+from netinspect.weights.safetensors import WeightsFile
+
+
+def is_weights(path: str) -> bool:
+    """Whether ``path`` names a weights file (or a checkpoint folder) this can read."""
+    return safetensors.looks_like(path) or sharded.index_of(path) is not None
+
+
+def read(path: str, max_header_bytes: int | None = None) -> WeightsFile:
+    """The tensors of the weights at ``path``, from headers only."""
+    cap = max_header_bytes or safetensors.MAX_HEADER_BYTES
+    index = sharded.index_of(path)
+    if index is not None:
+        return sharded.read(index, cap)
+    return safetensors.read(path, cap)

@@ -57,3 +57,54 @@ def test_tree_shared_and_diff_of_a_file_netinspect_wrote(tmp_path: Path) -> None
     refused = run_netinspect("dry-run", str(out))
     assert refused.code == 1
     assert "is a weights file: it holds tensors and no forward to run" in refused.err
+
+
+def _shard(tmp_path: Path) -> tuple[Path, dict[str, torch.Tensor]]:
+    """tiny_lm's state dict in two shards, with the index transformers writes."""
+    state = {
+        k: v.detach().clone().contiguous() for k, v in REFERENCES["tiny_lm"]().state_dict().items()
+    }
+    state.pop("head.weight")  # tied: stored once
+    names = sorted(state)
+    shards = {
+        "model-00001-of-00002.safetensors": names[:5],
+        "model-00002-of-00002.safetensors": names[5:],
+    }
+    for shard, keys in shards.items():
+        save_file({k: state[k] for k in keys}, str(tmp_path / shard))
+    weight_map = {k: shard for shard, keys in shards.items() for k in keys}
+    index = tmp_path / "model.safetensors.index.json"
+    index.write_text(json.dumps({"metadata": {"total_size": 0}, "weight_map": weight_map}))
+    return index, state
+
+
+def test_a_sharded_checkpoint_is_read_from_its_index_or_its_folder(tmp_path: Path) -> None:
+    index, state = _shard(tmp_path)
+    for where in (index, tmp_path):
+        doc = _json("params", str(where))
+        assert {r["name"]: tuple(r["shape"]) for r in doc["parameters"]} == {
+            k: tuple(v.shape) for k, v in state.items()
+        }
+    loads = run_netinspect("check", "configs/tiny_lm.yaml", "--weights", str(tmp_path))
+    assert loads.code == 3  # head.weight: stored once, and this index says nothing of ties
+    assert "head.weight" in loads.out
+
+
+def test_an_index_that_disagrees_with_its_shards_is_exit_1(tmp_path: Path) -> None:
+    index, _ = _shard(tmp_path)
+    doc = json.loads(index.read_text())
+    doc["weight_map"]["layers.0.0.weight"] = "model-00002-of-00002.safetensors"
+    index.write_text(json.dumps(doc))
+    moved = run_netinspect("params", str(index))
+    assert moved.code == 1
+    assert "which does not hold it" in moved.err or "which the index does not name" in moved.err
+    doc["weight_map"]["layers.0.0.weight"] = "model-00009-of-00002.safetensors"
+    index.write_text(json.dumps(doc))
+    missing = run_netinspect("params", str(index))
+    assert missing.code == 1
+    assert "names the shard 'model-00009-of-00002.safetensors'" in missing.err
+    index.write_text("{nope")
+    broken = run_netinspect("params", str(index))
+    assert broken.code == 1
+    assert "the index is not valid JSON" in broken.err
+    assert "Traceback" not in broken.err + missing.err + moved.err
