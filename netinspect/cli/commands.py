@@ -300,8 +300,8 @@ def check(
         typer.Option(
             "--weights",
             metavar="FILE",
-            help="Safetensors weights (a file, or a sharded checkpoint's index or folder): "
-            "would model.load_state_dict(weights) work?",
+            help="Weights (safetensors, a sharded checkpoint, torch.save): would "
+            "model.load_state_dict(weights) work?",
         ),
     ] = None,
     non_strict: Annotated[

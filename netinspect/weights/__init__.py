@@ -1,16 +1,21 @@
 """Weights files read for what they hold, never for their data: a stage beside the spec
 loader. ``safetensors.py`` reads a safetensors file's header, ``sharded.py`` a sharded
-checkpoint's index and its shards' headers."""
+checkpoint's index and its shards' headers, ``pickle.py`` a ``torch.save`` file the safe
+way (weights only, on meta)."""
 
 from __future__ import annotations
 
-from netinspect.weights import safetensors, sharded
+from netinspect.weights import pickle, safetensors, sharded
 from netinspect.weights.safetensors import WeightsFile
 
 
 def is_weights(path: str) -> bool:
     """Whether ``path`` names a weights file (or a checkpoint folder) this can read."""
-    return safetensors.looks_like(path) or sharded.index_of(path) is not None
+    return (
+        safetensors.looks_like(path)
+        or sharded.index_of(path) is not None
+        or pickle.looks_like(path)
+    )
 
 
 def read(path: str, max_header_bytes: int | None = None) -> WeightsFile:
@@ -19,4 +24,6 @@ def read(path: str, max_header_bytes: int | None = None) -> WeightsFile:
     index = sharded.index_of(path)
     if index is not None:
         return sharded.read(index, cap)
+    if not safetensors.looks_like(path) and pickle.looks_like(path):
+        return pickle.read(path)
     return safetensors.read(path, cap)

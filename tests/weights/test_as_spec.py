@@ -108,3 +108,41 @@ def test_an_index_that_disagrees_with_its_shards_is_exit_1(tmp_path: Path) -> No
     assert broken.code == 1
     assert "the index is not valid JSON" in broken.err
     assert "Traceback" not in broken.err + missing.err + moved.err
+
+
+class _Code:
+    """A pickle that would run a command: what a hostile checkpoint holds."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+
+        return (os.system, ("touch PWNED",))
+
+
+def test_torch_save_files_are_read_weights_only_on_meta(tmp_path: Path) -> None:
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8))
+    tied = nn.Linear(8, 8)
+    state = dict(model.state_dict())
+    files = {
+        "plain.pt": state,
+        "lightning.ckpt": {"state_dict": state, "epoch": 3},
+        "legacy": state,
+    }
+    for name, value in files.items():
+        torch.save(value, tmp_path / name, _use_new_zipfile_serialization=name != "legacy")
+        doc = _json("params", str(tmp_path / name), "--buffers")
+        assert {r["name"]: tuple(r["shape"]) for r in doc["parameters"]} == {
+            k: tuple(v.shape) for k, v in state.items()
+        }
+    torch.save({"a.weight": tied.weight, "b.weight": tied.weight}, tmp_path / "tied.pt")
+    shared = _json("shared", str(tmp_path / "tied.pt"))
+    assert [g["names"] for g in shared["groups"]] == [["a.weight", "b.weight"]]
+    torch.save({"x": _Code()}, tmp_path / "hostile.pt")
+    hostile = run_netinspect("params", str(tmp_path / "hostile.pt"), cwd=tmp_path)
+    assert hostile.code == 1
+    assert "nothing of it was run" in hostile.err
+    assert not (tmp_path / "PWNED").exists()
+    torch.save({"epoch": 3}, tmp_path / "other.pt")
+    other = run_netinspect("params", str(tmp_path / "other.pt"))
+    assert other.code == 1
+    assert "it holds a dict of 'epoch', not a state dict" in other.err
