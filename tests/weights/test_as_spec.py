@@ -146,3 +146,26 @@ def test_torch_save_files_are_read_weights_only_on_meta(tmp_path: Path) -> None:
     other = run_netinspect("params", str(tmp_path / "other.pt"))
     assert other.code == 1
     assert "it holds a dict of 'epoch', not a state dict" in other.err
+
+
+def test_a_distributed_checkpoint_folder_is_read_from_its_metadata(tmp_path: Path) -> None:
+    import pickle
+    import warnings
+
+    from torch.distributed.checkpoint.state_dict_saver import save as dcp_save
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8))
+    folder = tmp_path / "checkpoint"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # single process: torch says it assumes so
+        dcp_save(model.state_dict(), checkpoint_id=str(folder))
+    doc = _json("params", str(folder), "--buffers")
+    assert {r["name"]: tuple(r["shape"]) for r in doc["parameters"]} == {
+        k: tuple(v.shape) for k, v in model.state_dict().items()
+    }
+    (folder / ".metadata").write_bytes(pickle.dumps(_Code()))
+    hostile = run_netinspect("params", str(folder), cwd=tmp_path)
+    assert hostile.code == 1
+    assert "it names posix.system" in hostile.err
+    assert "refused before anything in it was built" in hostile.err
+    assert not (tmp_path / "PWNED").exists()
