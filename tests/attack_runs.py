@@ -25,6 +25,7 @@ def prepare(case: Case, directory: Path) -> tuple[list[str], str | None]:
             spec.write_text(case.spec)
     for name, content in case.files.items():
         target = directory / name
+        target.parent.mkdir(parents=True, exist_ok=True)  # a file in a folder of the case's
         if isinstance(content, bytes):
             target.write_bytes(content)
         else:

@@ -711,3 +711,36 @@ for function, code, what in (
          installed=function == "leave")  # fmt: skip
 case("targets-torch-transformer", "targets", "params", "torch.nn:Transformer", "--allow-import",
      code=0, setup={"quiet": True})  # fmt: skip
+
+# -- weights files: headers from the internet ------------------------------------------------
+# A protocol-2 pickle that calls os.system("touch ran") when unpickled (what a hostile
+# checkpoint holds); the restricted unpicklers must refuse it before building anything.
+HOSTILE_PICKLE = b"\x80\x02cposix\nsystem\nq\x00X\x08\x00\x00\x00touch ranq\x01\x85q\x02Rq\x03."
+
+
+def _safetensors(header: bytes, claimed: int | None = None, data: bytes = b"") -> bytes:
+    length = len(header) if claimed is None else claimed
+    return length.to_bytes(8, "little") + header + data
+
+
+case("weights-hostile-pickle", "weights", "params", "{dir}/model.pt",
+     files={"model.pt": HOSTILE_PICKLE}, expect="nothing of it was run", absent=("ran",),
+     installed=True)  # fmt: skip
+case("weights-hostile-dcp", "weights", "params", "{dir}/checkpoint",
+     files={"checkpoint/.metadata": HOSTILE_PICKLE}, expect="it names posix.system",
+     absent=("ran",))  # fmt: skip
+case("weights-header-claims-500mb", "weights", "check", "configs/mlp.yaml", "--weights",
+     "{dir}/w.safetensors", files={"w.safetensors": _safetensors(b"{}", 500 * 2**20)},
+     expect="more than the limit")  # fmt: skip
+case("weights-header-beyond-file", "weights", "params", "{dir}/w.safetensors",
+     files={"w.safetensors": _safetensors(b"{}", 2**20)}, expect="it is truncated")  # fmt: skip
+case("weights-offsets-outside", "weights", "params", "{dir}/w.safetensors",
+     files={"w.safetensors": _safetensors(
+         b'{"w": {"dtype": "F32", "shape": [1000000000], "data_offsets": [0, 4000000000]}}')},
+     expect="it is truncated or corrupt")  # fmt: skip
+case("weights-index-names-missing-shard", "weights", "params", "{dir}",
+     files={"model.safetensors.index.json": '{"weight_map": {"w": "../../etc/passwd"}}'},
+     expect="which is not a file beside it")  # fmt: skip
+case("weights-not-a-state-dict", "weights", "params", "{dir}/model.pt",
+     files={"model.pt": b"\x80\x02]q\x00(K\x01K\x02e."},
+     expect="not a readable torch.save file")  # fmt: skip
