@@ -23,6 +23,7 @@ class ParamRow:
     shared_with: tuple[str, ...]  # the other names of the very same tensor
     share: float | None = None  # its part of the total, 0 to 1; None when counted elsewhere
     buffer: bool = False  # a buffer (running statistics), listed with --buffers
+    nbytes: int | None = None  # its elements' bytes (None while lazy)
 
 
 @dataclass(frozen=True)
@@ -126,4 +127,5 @@ def _row(
         trainable=trainable,
         shared_with=shared_with,
         buffer=buffer,
+        nbytes=None if lazy else tensor.numel() * tensor.element_size(),
     )

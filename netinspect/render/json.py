@@ -27,6 +27,7 @@ def params_json(report: ParamsReport) -> dict[str, Any]:
                 "name": row.name,
                 "shape": _dims(row.shape),
                 "numel": row.numel,
+                "bytes": row.nbytes,
                 "dtype": row.dtype,
                 "trainable": row.trainable,
                 "shared_with": list(row.shared_with),

@@ -87,6 +87,7 @@ def test_params_filter_reaches_a_deep_bias() -> None:
             "name": "0.block 1.0.bias",
             "shape": [8],
             "numel": 8,
+            "bytes": 32,
             "dtype": "float32",
             "trainable": True,
             "shared_with": [],
