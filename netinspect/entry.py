@@ -11,9 +11,7 @@ interpreter's own start (about 30 ms), where Python reports it itself.
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
+import _signal  # type: ignore[import-not-found]  # the C module (no stubs): in before `signal` builds its enums
 from types import FrameType
 
 _seen: list[bool] = []
@@ -22,6 +20,15 @@ _seen: list[bool] = []
 def _on_interrupt(signum: int, frame: FrameType | None) -> None:
     _seen.append(True)
     raise KeyboardInterrupt
+
+
+# At import, the earliest moment netinspect's code runs (the console script's first line
+# imports this module): a Ctrl-C from here on is ours to report.
+_signal.signal(_signal.SIGINT, _on_interrupt)
+
+import os  # noqa: E402  # after the handler, on purpose (above)
+import signal  # noqa: E402
+import sys  # noqa: E402
 
 
 def interrupted() -> bool:
