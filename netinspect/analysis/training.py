@@ -75,11 +75,7 @@ class StepTracker(Mode):
         self.created_count = 0
         self.live = 0
         self.phase = "start"
-        self.peak = 0
-        self.peak_phase = "start"
-        self.peak_op = ""
-        self.peak_live: dict[tuple[int, int], int] = {}
-        self.phase_peaks: dict[str, int] = {}
+        self.phase_peaks: dict[str, Peak] = {}  # each phase's highest point so far
         self.workspace = workspace
 
     @property
@@ -121,19 +117,39 @@ class StepTracker(Mode):
         key = _key(t)
         return key, self.serial.get(key, 0)
 
+    @property
+    def peak(self) -> int:
+        return max((p.bytes for p in self.phase_peaks.values()), default=0)
+
+    @property
+    def peak_phase(self) -> str:
+        """The phase of the peak (the first phase to reach it)."""
+        return max(self.phase_peaks, key=lambda phase: self.phase_peaks[phase].bytes)
+
+    def restart(self, phase: str) -> None:
+        """Peaks from here on only, from what is live now."""
+        self.phase_peaks, self.phase = {}, phase
+        self.check("")
+
     def check(self, where: str, extra: int = 0) -> None:
-        """A new peak here (with ``extra`` bytes of a kernel's workspace held meanwhile)?"""
+        """A new peak of this phase here (with ``extra`` bytes of a kernel's workspace held
+        meanwhile)? Then what is live is noted, to say at the end what the peak held."""
         now = self.now + extra
-        if now > self.phase_peaks.get(self.phase, 0):
-            self.phase_peaks[self.phase] = now
-        if now > self.peak:
-            self.peak, self.peak_phase, self.peak_op = now, self.phase, where
-            self.peak_live = {(k, self.serial[k]): n for k, n in self.sizes.items()}
-            self.peak_workspace = extra
+        best = self.phase_peaks.get(self.phase)
+        if best is None or now > best.bytes:
+            live = {(k, self.serial[k]): n for k, n in self.sizes.items()}
+            self.phase_peaks[self.phase] = Peak(now, where, live, extra)
 
 
-def _on_meta(t: object) -> bool:
-    return _on(t, "meta")
+@dataclass(frozen=True)
+class Peak:
+    """A phase's highest point: its bytes, the operation there, the storages live then (by
+    identity, with their bytes), and the workspace a kernel held then."""
+
+    bytes: int
+    op: str
+    live: dict[tuple[int, int], int]
+    workspace: int
 
 
 def _on(t: object, device: str) -> bool:
@@ -237,30 +253,46 @@ def plan_training(
         tracker.phase = "optimizer"
         opt.step()
         after_step = tracker.now
-        first = _step(
-            tracker, start=start, forward=after_forward, backward=after_backward, after=after_step
-        )
         grads = {tracker.identity(p.grad) for p in params if p.grad is not None}
         state = {tracker.identity(t) for t in _state(opt, device)}
-        first_kinds = _kinds(tracker.peak_live, grads, state, saved.keys, outputs)
+
+        def held(peak: Peak) -> dict[str, int]:
+            return _breakdown(
+                peak, base=base, grads=grads, state=state, saved=saved.keys, outputs=outputs
+            )
+
+        first_peaks = dict(tracker.phase_peaks)
+        first_held = {phase: held(peak) for phase, peak in first_peaks.items()}
         state_bytes = sum(tracker.sizes.get(key, 0) for key, _ in state)
         # The steady step's optimizer phase: a second step on these gradients.
-        tracker.peak, tracker.phase_peaks, tracker.phase = 0, {}, "optimizer"
-        tracker.check("", 0)
+        tracker.restart("optimizer")
         opt.step()
-        again = tracker.phase_peaks.get("optimizer", after_step)
-        again_at = (tracker.peak_op, _kinds(tracker.peak_live, grads, state, saved.keys, outputs))
+        again = tracker.phase_peaks["optimizer"]
+        again_held = held(again)
         del out, loss
         next_start = tracker.now
-    first = dataclasses.replace(first, at_peak=_with_base(first_kinds, base, tracker))
-    steady = _steady(
-        first,
-        state=state_bytes,
+    first = _step(
+        first_peaks,
+        first_held,
+        start=start,
+        forward=after_forward,
+        backward=after_backward,
+        after=after_step,
+    )
+    # The steady step's forward and backward are the first's, with the optimizer's state.
+    steady_peaks, steady_held = {"optimizer": again}, {"optimizer": again_held}
+    for phase in ("forward", "backward"):
+        peak = first_peaks[phase]
+        steady_peaks[phase] = dataclasses.replace(peak, bytes=peak.bytes + state_bytes)
+        kinds = first_held[phase]
+        steady_held[phase] = {**kinds, "optimizer state": kinds["optimizer state"] + state_bytes}
+    steady = _step(
+        steady_peaks,
+        steady_held,
         start=next_start,
-        after_step=after_step,
-        optimizer_peak=again,
-        optimizer_at=again_at,
-        base=base,
+        forward=after_forward + state_bytes,
+        backward=after_backward + state_bytes,
+        after=after_step,
     )
     gradients = sum(_ROUND[-1](_nbytes(p.grad)) for p in _distinct(params) if p.grad is not None)
     return TrainingPlan(
@@ -292,61 +324,30 @@ def _state(opt: torch.optim.Optimizer, device: str) -> list[torch.Tensor]:
     return [t for s in opt.state.values() for t in s.values() if _on(t, device)]
 
 
-def _step(tracker: StepTracker, *, start: int, forward: int, backward: int, after: int) -> Step:
-    peaks = tracker.phase_peaks
+def _step(
+    peaks: dict[str, Peak],
+    held: dict[str, dict[str, int]],
+    *,
+    start: int,
+    forward: int,
+    backward: int,
+    after: int,
+) -> Step:
+    """A step from each phase's peak (``peaks``) and what it held (``held``), and the
+    bytes at its start and after each phase."""
+    phase = max(peaks, key=lambda name: peaks[name].bytes)  # the first to reach the peak
     return Step(
         start=start,
         after_forward=forward,
         after_backward=backward,
         after_step=after,
-        peak_forward=peaks.get("forward", start),
-        peak_backward=peaks.get("backward", forward),
-        peak_optimizer=peaks.get("optimizer", backward),
-        peak=tracker.peak,
-        peak_phase=tracker.peak_phase,
-        peak_op=tracker.peak_op,
-        at_peak={},
-    )
-
-
-def _with_base(kinds: dict[str, int], base: int, tracker: StepTracker) -> dict[str, int]:
-    kinds = {**kinds, "parameters and input": base}
-    if getattr(tracker, "peak_workspace", 0):
-        kinds["workspace"] = tracker.peak_workspace
-    return kinds
-
-
-def _steady(
-    first: Step,
-    *,
-    state: int,
-    start: int,
-    after_step: int,
-    optimizer_peak: int,
-    optimizer_at: tuple[str, dict[str, int]],
-    base: int,
-) -> Step:
-    """The steady step from the first (see plan_training)."""
-    forward, backward = first.peak_forward + state, first.peak_backward + state
-    peak, phase = max((forward, "forward"), (backward, "backward"), (optimizer_peak, "optimizer"))
-    if phase == "optimizer":
-        op, at_peak = optimizer_at[0], {**optimizer_at[1], "parameters and input": base}
-    else:
-        op = first.peak_op
-        at_peak = {**first.at_peak}
-        at_peak["optimizer state"] = at_peak.get("optimizer state", 0) + state
-    return Step(
-        start=start,
-        after_forward=first.after_forward + state,
-        after_backward=first.after_backward + state,
-        after_step=after_step,
-        peak_forward=forward,
-        peak_backward=backward,
-        peak_optimizer=optimizer_peak,
-        peak=peak,
+        peak_forward=peaks["forward"].bytes if "forward" in peaks else start,
+        peak_backward=peaks["backward"].bytes if "backward" in peaks else forward,
+        peak_optimizer=peaks["optimizer"].bytes if "optimizer" in peaks else backward,
+        peak=peaks[phase].bytes,
         peak_phase=phase,
-        peak_op=op,
-        at_peak=at_peak,
+        peak_op=peaks[phase].op,
+        at_peak=held[phase],
     )
 
 
@@ -448,6 +449,24 @@ class _Where:
         for handle in self.handles:
             handle.remove()
         _Where.current.clear()
+
+
+def _breakdown(
+    peak: Peak,
+    *,
+    base: int,
+    grads: set[tuple[int, int]],
+    state: set[tuple[int, int]],
+    saved: set[tuple[int, int]],
+    outputs: set[tuple[int, int]],
+) -> dict[str, int]:
+    """What was live at ``peak``, by kind: each storage by what it turned out to be, what
+    was there before the step (``base``), and the workspace a kernel held then."""
+    kinds = _kinds(peak.live, grads, state, saved, outputs)
+    kinds["parameters and input"] = base
+    if peak.workspace:
+        kinds["workspace"] = peak.workspace
+    return kinds
 
 
 def _kinds(
