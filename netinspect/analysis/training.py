@@ -25,7 +25,7 @@ import gc
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import nn
@@ -59,12 +59,14 @@ class StepTracker(Mode):
         base: int,
         workspace: Callable[[Any, tuple[Any, ...], Any], int],
         device: str = "meta",
+        rounding: Callable[[int], int] = allocated,
     ):
         super().__init__()
         from netinspect._fast import enabled
         from netinspect._fast.opcache import OpCache
 
         self.device = device  # the storages counted: the planned device's (meta stands for it)
+        self.rounding = rounding  # what the planned device allocates for a request
         # Repeated operations answered from memory, on meta (see _fast.opcache).
         self.cache = OpCache() if enabled() and device == "meta" else None
         self.base = base  # what existed before (parameters, buffers, input)
@@ -83,12 +85,13 @@ class StepTracker(Mode):
         return self.base + self.live
 
     def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        key = self.cache.key(func, args, kwargs) if self.cache is not None else None
-        out = self.cache.answer(key) if key is not None and self.cache is not None else None
+        cache = self.cache
+        key = cache.key(func, args, kwargs) if cache is not None else None
+        out = cache.answer(key) if cache is not None and key is not None else None
         if out is None:
             out = func(*args, **kwargs)
-            if key is not None and self.cache is not None:
-                self.cache.remember(key, args, kwargs, out)
+            if cache is not None and key is not None:
+                cache.remember(key, args, kwargs, out)
         on = self.device
         inputs = {_key(t) for t in tensors((args, kwargs)) if t.device.type == on}
         for leaf in tensors(out):
@@ -101,7 +104,7 @@ class StepTracker(Mode):
         key = int(storage._cdata)
         if key in self.sizes:
             return
-        size = _ROUND[-1](storage.nbytes())
+        size = self.rounding(storage.nbytes())
         self.sizes[key] = size
         self.created_count += 1
         self.serial[key] = self.created_count
@@ -182,9 +185,7 @@ class TrainingPlan:
     optimizer_state: int  # the state tensors' bytes
     saved_activations: int  # unique storages saved for backward, parameters left out
     saved_parameters: int  # parameters saved for backward (they cost nothing more)
-    output: int  # the output and the loss
     steps: tuple[Step, ...]
-    inference_peak: int  # the peak of a no-grad forward, above what was there before it
     layers: tuple[tuple[str, int], ...] = field(default=())  # (path, bytes saved), largest first
 
     @property
@@ -217,6 +218,7 @@ def plan_training(
     optimizer: str,
     *,
     workspace: Callable[[Any, tuple[Any, ...], Any], int] = lambda f, a, o: 0,
+    rounding: Callable[[int], int] = allocated,
     layers: bool = False,
 ) -> TrainingPlan:
     """Plan the first training step of ``module`` (on meta) whose forward is ``forward``,
@@ -230,11 +232,11 @@ def plan_training(
     steps give the same figures (a test holds the two to each other) in three times the
     time."""
     params = [p for p in module.parameters() if p.requires_grad]
-    base = _resident(module) + input_bytes
+    base = _resident(module, rounding) + input_bytes
     device = params[0].device.type if params else "meta"  # meta; cpu to test against
     _warm_up(optimizer, device)
     opt = make_optimizer(optimizer, params)
-    tracker = StepTracker(base, workspace, device)
+    tracker = StepTracker(base, workspace, device, rounding)
     saved = _Saved({_key(p) for p in module.parameters()}, tracker, device)
     module.train()
     with tracker, _young_objects_only():
@@ -242,7 +244,8 @@ def plan_training(
         start = tracker.now
         opt.zero_grad(set_to_none=True)
         tracker.phase = "forward"
-        with saved.hooks(), _Where(module) if layers else contextlib.nullcontext():
+        saved.where = _Where(module) if layers else None
+        with saved.hooks(), saved.where or contextlib.nullcontext():
             out = forward(module)
             loss = out.float().mean()
         outputs = {tracker.identity(out), tracker.identity(loss)}
@@ -294,7 +297,7 @@ def plan_training(
         backward=after_backward + state_bytes,
         after=after_step,
     )
-    gradients = sum(_ROUND[-1](_nbytes(p.grad)) for p in _distinct(params) if p.grad is not None)
+    gradients = sum(rounding(_nbytes(p.grad)) for p in _distinct(params) if p.grad is not None)
     return TrainingPlan(
         parameters=base - input_bytes,
         input=input_bytes,
@@ -302,9 +305,7 @@ def plan_training(
         optimizer_state=sum(_nbytes(t) for t in _state(opt, device)),
         saved_activations=saved.activations,
         saved_parameters=saved.parameters,
-        output=0,
         steps=(first, steady, steady),
-        inference_peak=0,
         layers=saved.by_layer(),
     )
 
@@ -355,13 +356,15 @@ def plan_inference(
     module: nn.Module,
     forward: Callable[[nn.Module], torch.Tensor],
     workspace: Callable[[Any, tuple[Any, ...], Any], int] = lambda f, a, o: 0,
+    rounding: Callable[[int], int] = allocated,
 ) -> int:
     """The peak of a no-grad forward in eval mode, above what was allocated before it."""
     module.eval()
     with _young_objects_only():
         gc.collect()
     first = next(module.parameters(), None)
-    tracker = StepTracker(0, workspace, first.device.type if first is not None else "meta")
+    device = first.device.type if first is not None else "meta"
+    tracker = StepTracker(0, workspace, device, rounding)
     tracker.phase = "forward"
     with torch.no_grad(), tracker:
         out = forward(module)
@@ -394,6 +397,7 @@ class _Saved:
         self.seen: set[int] = set()
 
         self.layer: dict[str, int] = {}  # module path -> bytes it saved first
+        self.where: _Where | None = None  # which module runs, when asked for by_layer
 
     def pack(self, t: torch.Tensor) -> torch.Tensor:
         if _on(t, self.device):
@@ -406,7 +410,8 @@ class _Saved:
                 else:
                     self.keys.add(self.tracker.identity(t))
                     self.activations += size
-                    path = _Where.current[-1] if _Where.current else ""
+                    where = self.where.current if self.where is not None else []
+                    path = where[-1] if where else ""
                     self.layer[path] = self.layer.get(path, 0) + size
         return t
 
@@ -422,25 +427,22 @@ class _Saved:
 class _Where:
     """Which module is running (its path), while a forward saves tensors for backward."""
 
-    current: ClassVar[list[str]] = []
-
     def __init__(self, module: nn.Module) -> None:
+        self.current: list[str] = []
         self.handles: list[Any] = []
         for path, m in module.named_modules():
             self.handles.append(m.register_forward_pre_hook(self._enter(path)))
             self.handles.append(m.register_forward_hook(self._leave))
 
-    @staticmethod
-    def _enter(path: str) -> Callable[..., None]:
+    def _enter(self, path: str) -> Callable[..., None]:
         def enter(*_: Any) -> None:
-            _Where.current.append(path)
+            self.current.append(path)
 
         return enter
 
-    @staticmethod
-    def _leave(*_: Any) -> None:
-        if _Where.current:
-            _Where.current.pop()
+    def _leave(self, *_: Any) -> None:
+        if self.current:
+            self.current.pop()
 
     def __enter__(self) -> _Where:
         return self
@@ -448,7 +450,6 @@ class _Where:
     def __exit__(self, *_: object) -> None:
         for handle in self.handles:
             handle.remove()
-        _Where.current.clear()
 
 
 def _breakdown(
@@ -500,11 +501,11 @@ def _nbytes(t: torch.Tensor) -> int:
     return int(t.untyped_storage().nbytes())
 
 
-def _resident(module: nn.Module) -> int:
-    """Parameters and buffers as allocated, each distinct storage once."""
+def _resident(module: nn.Module, rounding: Callable[[int], int]) -> int:
+    """Parameters and buffers as ``rounding`` allocates them, each distinct storage once."""
     seen: dict[int, int] = {}
     for t in (*module.parameters(), *module.buffers()):
-        seen.setdefault(_key(t), _ROUND[-1](_nbytes(t)))
+        seen.setdefault(_key(t), rounding(_nbytes(t)))
     return sum(seen.values())
 
 
@@ -562,13 +563,19 @@ def plan_step(
     rounding = allocated if cuda else (lambda n: n)
     inputs = (*args, *kwargs.values())
     input_bytes = sum(rounding(_nbytes(t)) for t in inputs)
-    with cuda_kernels() if cuda else contextlib.nullcontext(), _rounding(rounding):
+    with cuda_kernels() if cuda else contextlib.nullcontext():
         training = None
         if not settings.inference_only:
             training = plan_training(
-                module, forward, input_bytes, settings.optimizer, workspace=workspace, layers=True
+                module,
+                forward,
+                input_bytes,
+                settings.optimizer,
+                workspace=workspace,
+                rounding=rounding,
+                layers=True,
             )
-        inference = plan_inference(module, forward, workspace)
+        inference = plan_inference(module, forward, workspace, rounding)
     named = [(None, t) for t in args] + list(kwargs.items())
     return MemoryReport(
         model=model_name,
@@ -577,25 +584,12 @@ def plan_step(
         inputs=tuple((n, tuple(t.shape), str(t.dtype).removeprefix("torch.")) for n, t in named),
         training=training,
         inference_peak=inference,
-        parameters=_resident(module),
+        parameters=_resident(module, rounding),
         input=input_bytes,
         convolutions=sum(1 for m in module.modules() if isinstance(m, nn.modules.conv._ConvNd))
         if cuda
         else 0,
     )
-
-
-_ROUND: list[Callable[[int], int]] = [allocated]
-
-
-@contextlib.contextmanager
-def _rounding(rule: Callable[[int], int]) -> Iterator[None]:
-    """How the planned device counts an allocation, while planning for it."""
-    _ROUND.append(rule)
-    try:
-        yield
-    finally:
-        _ROUND.pop()
 
 
 def _first_tensor(out: Any) -> torch.Tensor:
