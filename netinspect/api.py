@@ -318,12 +318,7 @@ def choose_input(
     the input it belongs to (by position or name). An input whose dtype nobody stated is
     floating and takes the parameters' dtype when it runs. A Python target has no spec,
     so it needs a shape."""
-    if isinstance(source, WeightsSource):
-        raise OptionError(
-            f"{source.name} is a weights file: it holds tensors and no forward to run",
-            Location(source.reference),
-            "Run the spec (or Python target) of its model instead.",
-        )
+    _runnable(source)
     spec = _spec_of(source)
     where = spec.model.loc if spec else Location("--input")
     if shape is not None:
@@ -388,6 +383,16 @@ def _counterpart(item: InputSpec, index: int, stated: Inputs) -> InputSpec | Non
     return positional[index] if index < len(positional) else None
 
 
+def _runnable(source: Source | CompiledModel | None) -> None:
+    """Refuse to run a weights file: it has tensors and no forward."""
+    if isinstance(source, WeightsSource):
+        raise OptionError(
+            f"{source.name} is a weights file: it holds tensors and no forward to run",
+            Location(source.reference),
+            "Run the spec (or Python target) of its model instead.",
+        )
+
+
 def _spec_of(source: Source | CompiledModel | None) -> Spec | None:
     if isinstance(source, Spec):
         return source
@@ -411,14 +416,9 @@ def dry_run(
     refused before anything is allocated when it does not fit. A model already built runs
     as it is, on its device (lazy layers are shaped in place). ``input`` defaults to the
     spec's ``input:``."""
-    if isinstance(source, WeightsSource):
-        raise OptionError(
-            f"{source.name} is a weights file: it holds tensors and no forward to run",
-            Location(source.reference),
-            "Dry-run the spec (or Python target) of its model instead.",
-        )
+    _runnable(source)
     chosen = _as_inputs(input) or choose_input(source)
-    if not isinstance(source, (Spec, PythonTarget)):
+    if not isinstance(source, (Spec, PythonTarget, WeightsSource)):  # a model, built
         return _forward(source, chosen, device)
     if device != "meta":
         planned = _compile(source, "meta", dtype, limits)
@@ -497,6 +497,7 @@ def plan_training(
             f"unknown target {target!r}; expected one of: {', '.join(TARGETS)}",
             Location("--target"),
         )
+    _runnable(source)
     chosen = _as_inputs(input) or choose_input(source)
     settings = Settings(optimizer, amp, target, inference_only)
 

@@ -54,22 +54,19 @@ def read(
     for shard, names in sorted(by_shard.items()):
         header = safetensors.read(os.path.join(folder, shard), max_header_bytes)
         held = {t.name for t in header.tensors}
-        absent = sorted(names - held)
-        if absent:
-            raise WeightsError(
-                f"the index puts {absent[0]!r} in {shard}, which does not hold it"
-                + (f" ({len(absent) - 1} more likewise)" if len(absent) > 1 else ""),
-                Location(path),
-            )
-        extra = sorted(held - names)
-        if extra:
-            raise WeightsError(
-                f"{shard} holds {extra[0]!r}, which the index does not name"
-                + (f" ({len(extra) - 1} more likewise)" if len(extra) > 1 else ""),
-                Location(path),
-            )
+        _agree(path, names - held, "the index puts ", f" in {shard}, which does not hold it")
+        _agree(path, held - names, f"{shard} holds ", ", which the index does not name")
         tensors.extend(header.tensors)
     return safetensors.WeightsFile(path, tuple(sorted(tensors, key=lambda t: t.name)))
+
+
+def _agree(path: str, differ: set[str], before: str, after: str) -> None:
+    """Refuse an index and a shard that disagree: the message is ``before`` the first name
+    that differs ``after``, and the count of the rest."""
+    if differ:
+        first, *rest = sorted(differ)
+        more = f" ({len(rest)} more likewise)" if rest else ""
+        raise WeightsError(f"{before}{first!r}{after}{more}", Location(path))
 
 
 def _weight_map(path: str) -> dict[str, str]:

@@ -54,9 +54,11 @@ def test_tree_shared_and_diff_of_a_file_netinspect_wrote(tmp_path: Path) -> None
     assert "the same parameters" in same.out
     other = run_netinspect("diff", str(out), "configs/mlp.yaml", "--exit-code")
     assert other.code == 3
-    refused = run_netinspect("dry-run", str(out))
-    assert refused.code == 1
-    assert "is a weights file: it holds tensors and no forward to run" in refused.err
+    for command in (("dry-run", str(out)), ("memory", str(out), "--input", "2x16:int64")):
+        refused = run_netinspect(*command)
+        assert refused.code == 1
+        assert refused.err.startswith(f"{out}: error: tiny_lm.safetensors is a weights file")
+        assert "Traceback" not in refused.err
 
 
 def _shard(tmp_path: Path) -> tuple[Path, dict[str, torch.Tensor]]:
