@@ -3,7 +3,7 @@ and that render.sheet writes as plain text, fast, for a pipe or a file."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Group, RenderableType
@@ -261,13 +261,15 @@ def _call_name(path: str) -> str:
 
 
 def _inputs(report: DryRunReport) -> str:
-    """``2x16 int64`` (as units.shape writes it); several inputs one after another, a
-    keyword one as ``attention_mask=2x16 int64``."""
     if not report.inputs:
         return f"{units.shape(report.input)} {report.input_dtype}"
-    return ", ".join(
-        f"{i.name + '=' if i.name else ''}{units.shape(i.shape)} {i.dtype}" for i in report.inputs
-    )
+    return _input_list((i.name, i.shape, i.dtype) for i in report.inputs)
+
+
+def _input_list(inputs: Iterable[tuple[str | None, tuple[int, ...], str]]) -> str:
+    """``[2, 16] int64``; several inputs one after another, a keyword one as
+    ``attention_mask=[2, 16] int64``."""
+    return ", ".join(f"{n + '=' if n else ''}{units.shape(s)} {d}" for n, s, d in inputs)
 
 
 def shared_table(report: SharedReport) -> RenderableType:
@@ -399,7 +401,7 @@ def memory_table(report: MemoryReport) -> RenderableType:
     what = "a no-grad forward" if plan is None else "a training step"
     amp = f", autocast to {str(settings.amp).removeprefix('torch.')}" if settings.amp else ""
     optimizer = "" if plan is None else f", {settings.optimizer}"
-    inputs = ", ".join(f"{n + '=' if n else ''}{units.shape(s)} {d}" for n, s, d in report.inputs)
+    inputs = _input_list(report.inputs)
     title = f"{report.model}: {what} on {settings.target}, {report.dtype}{amp}{optimizer}"
     sheet = _sheet(title, Column("Memory"), Column("Bytes", right=True), Column("", fold=True))
     rows: list[tuple[str, int | None, str]] = [
