@@ -25,9 +25,10 @@ import dataclasses
 import math
 import os
 import random
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
 
 from netinspect.errors import (
     ForwardError,
@@ -36,6 +37,7 @@ from netinspect.errors import (
     MemoryLimitError,
     NetinspectError,
     OptionError,
+    SpecFileError,
 )
 from netinspect.limits import DEFAULT_LIMITS, Limits
 from netinspect.spec.model import InputSpec, SchemeSpec, Spec, looks_like_python
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from netinspect.analysis.check import CheckReport
+    from netinspect.analysis.check import CheckReport, CheckRun
     from netinspect.analysis.diff import DiffReport
     from netinspect.analysis.dryrun import DryRunReport, Example
     from netinspect.analysis.init import InitReport, Rule, Scheme
@@ -90,13 +92,54 @@ Source: TypeAlias = Spec | PythonTarget | WeightsSource
 
 @dataclass(frozen=True)
 class Budgets:
-    """Limits a team sets on a model (``netinspect check``); None is not checked."""
+    """Limits a team sets on a model (``netinspect check``); None is not checked.
+
+    ``where`` says where each limit was set, by its option's name (``max-params``): a key
+    of the spec's ``budget:`` (file, line, column) or an option (``--max-params``)."""
 
     max_params: int | None = None
     max_bytes: int | None = None
     max_flops: int | None = None
     expect_output: tuple[int, ...] | None = None
     max_train_memory: int | None = None  # a training step's peak (see plan_training)
+    where: Mapping[str, Location] = dataclasses.field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of_spec(cls, spec: Spec) -> Budgets:
+        """The limits of a spec's ``budget:``, each located at its key."""
+        given = {limit.name: limit.value for limit in spec.budget}
+
+        def count(name: str) -> int | None:
+            value = given.get(name)
+            assert value is None or isinstance(value, int), f"{name} is a number (spec.parse)"
+            return value
+
+        shape = given.get("expect-output")
+        assert shape is None or isinstance(shape, tuple), "expect-output is a shape"
+        where = {limit.name: limit.loc for limit in spec.budget}
+        return cls(
+            count("max-params"), count("max-bytes"), count("max-flops"), shape,
+            count("max-train-memory"), where=where,
+        )  # fmt: skip
+
+    def at_options(self) -> Budgets:
+        """These limits, each located at its option (``--max-params``): the command line's."""
+        fields = [f.name for f in dataclasses.fields(self) if f.name != "where"]
+        set_here = [name.replace("_", "-") for name in fields if getattr(self, name) is not None]
+        return dataclasses.replace(self, where={name: Location(f"--{name}") for name in set_here})
+
+    def over(self, base: Budgets) -> Budgets:
+        """These limits, and ``base``'s where these set none: the command line over a spec."""
+        fields = [f.name for f in dataclasses.fields(self) if f.name != "where"]
+        values = {
+            name: getattr(self, name) if getattr(self, name) is not None else getattr(base, name)
+            for name in fields
+        }
+        return Budgets(**values, where={**base.where, **self.where})
+
+    @property
+    def empty(self) -> bool:
+        return self == Budgets()
 
     @property
     def needs_a_pass(self) -> bool:
@@ -104,12 +147,18 @@ class Budgets:
 
     def require_one(self) -> None:
         """Refuse a check of nothing, which would always pass."""
-        if self == Budgets():
+        if self.empty:
             raise OptionError(
                 "nothing to check",
                 hint="Give --max-params, --max-bytes, --max-flops, --expect-output or "
-                "--max-train-memory.",
+                "--max-train-memory, or a budget: in the spec (budget: {max_params: 7B}).",
             )
+
+
+def budgets_for(source: Source, given: Budgets = Budgets()) -> Budgets:
+    """The limits ``check`` holds ``source`` to: ``given`` (the command line's), and the
+    spec's ``budget:`` where ``given`` sets none."""
+    return given.over(Budgets.of_spec(source)) if isinstance(source, Spec) else given
 
 
 # -- specs and targets ---------------------------------------------------------------------
@@ -154,11 +203,95 @@ def open_source(
     from netinspect.builder.targets import is_target
     from netinspect.weights import is_weights, read
 
+    if text != "-" and _GLOB.search(text) and not os.path.lexists(text) and not is_target(text):
+        raise SpecFileError(f"no file matches {text!r}", Location(text))
     if is_target(text):
         return python_target(text, allow_import=allow_import, import_path=import_path)
     if text != "-" and is_weights(text):
         return WeightsSource(text, read(text))
     return load(text, limits)
+
+
+_GLOB = re.compile(r"[*?[]")
+
+
+def expand_specs(arguments: Sequence[str]) -> list[str]:
+    """The SPEC arguments of a command over many specs, with each glob pattern replaced by
+    the paths it matches, sorted (``**`` spans folders: ``configs/**/*.yaml``), and each
+    path once. Shells expand globs themselves; a quoted pattern (or one from a tool that does
+    not run a shell) is expanded here the same way. A pattern that matches nothing stays, to
+    fail as a missing file when opened; so does an existing file whose name looks like one,
+    ``-`` and a Python target. ``-`` (standard input) may be given once."""
+    import glob
+
+    expanded: list[str] = []
+    for argument in arguments:
+        literal = argument == "-" or not _GLOB.search(argument) or os.path.lexists(argument)
+        matches = [] if literal else sorted(glob.glob(argument, recursive=True))
+        expanded.extend(matches or [argument])
+    if expanded.count("-") > 1:
+        raise OptionError(
+            "standard input can be read once: give - as at most one SPEC", Location("SPEC")
+        )
+    seen: set[str] = set()
+    unique = []
+    for path in expanded:
+        key = path if path == "-" else os.path.normpath(path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[R]):
+    """One SPEC of a command over many: the report its work returned, or the error that
+    stopped it (``exception``: what was raised, for a traceback), and its own exit status."""
+
+    spec: str
+    status: int
+    report: R | None = None
+    error: NetinspectError | None = None
+    exception: BaseException | None = None
+    seconds: float = 0.0  # how long its work took (a JUnit report's time)
+
+
+def attempt(spec: str, work: Callable[[str], R], failed: Callable[[R], bool]) -> Outcome[R]:
+    """``work(spec)``, kept to this one spec: an error (the spec's, the machine's, or a bug
+    in netinspect) becomes its outcome and the next spec still runs. ``failed(report)``
+    says when the report is a failed check (exit status 3). A Ctrl-C, and standard output
+    failing, stop the whole command."""
+    import time
+
+    from netinspect import __version__
+    from netinspect.errors import (
+        ExitCode,
+        InternalError,
+        OutputStreamError,
+        environment_error,
+        internal_error,
+    )
+
+    start = time.perf_counter()
+    try:
+        report = work(spec)
+    except OutputStreamError:
+        raise
+    except Exception as exc:
+        error = (
+            exc
+            if isinstance(exc, NetinspectError)
+            else environment_error(exc) or internal_error(exc, __version__)
+        )
+        if error.location is None and not isinstance(error, InternalError):
+            error.location = Location(spec)  # among many specs, say which one
+        took = time.perf_counter() - start
+        return Outcome(spec, error.exit_code, error=error, exception=exc, seconds=took)
+    status = ExitCode.CHECK_FAILED if failed(report) else ExitCode.OK
+    return Outcome(spec, status, report, seconds=time.perf_counter() - start)
 
 
 def user_code_imported() -> bool:
@@ -607,7 +740,7 @@ def shared(model: CompiledModel) -> SharedReport:
 
 def check(
     source: Source,
-    budgets: Budgets,
+    budgets: Budgets = Budgets(),
     *,
     input: InputArg = None,
     dtype: torch.dtype | None = None,
@@ -616,7 +749,8 @@ def check(
     target: str = "cuda",
     limits: Limits = DEFAULT_LIMITS,
 ) -> CheckReport:
-    """Each budget against what the model measures. FLOPs and the output shape need a dry
+    """Each budget against what the model measures: ``budgets``, and the spec's ``budget:``
+    where ``budgets`` sets none (:func:`budgets_for`). FLOPs and the output shape need a dry
     run on meta; so does a model with lazy layers, whose parameters are counted only once
     a pass has shaped them (never passed on 0). ``max_train_memory`` plans a training
     step with ``dtype``, ``amp``, ``optimizer`` and ``target`` (see :func:`plan_training`);
@@ -624,6 +758,7 @@ def check(
     from netinspect.analysis.check import check as check_of
     from netinspect.analysis.params import params as params_of
 
+    budgets = budgets_for(source, budgets)
     budgets.require_one()
     model = build(source, dtype=dtype, limits=limits)
     lazy = unshaped(model) > 0
@@ -651,6 +786,7 @@ def check(
         max_flops=budgets.max_flops,
         expect_output=budgets.expect_output,
         max_train_memory=budgets.max_train_memory,
+        where=budgets.where,
     )
 
 
@@ -686,6 +822,41 @@ def check_weights(
         model.name, path, state, stored, aliases=weights.aliases, ties=ties, strict=strict,
         strict_dtype=strict_dtype,
     )  # fmt: skip
+
+
+def run_checks(
+    source: Source,
+    budgets: Budgets = Budgets(),
+    *,
+    weights: str | None = None,
+    input: InputArg = None,
+    strict: bool = True,
+    strict_dtype: bool = False,
+    max_header_bytes: int | None = None,
+    dtype: torch.dtype | None = None,
+    amp: torch.dtype | None = None,
+    optimizer: str = "adamw",
+    target: str = "cuda",
+    limits: Limits = DEFAULT_LIMITS,
+) -> CheckRun:
+    """What ``netinspect check`` does for one model: :func:`check` of the budgets (the
+    given ones and the spec's; refused when there are none and no ``weights``), and with
+    ``weights`` :func:`check_weights`."""
+    from netinspect.analysis.check import CheckRun
+
+    report = None
+    if weights is None or not budgets_for(source, budgets).empty:
+        report = check(
+            source, budgets, input=input, dtype=dtype, amp=amp, optimizer=optimizer,
+            target=target, limits=limits,
+        )  # fmt: skip
+    loaded = None
+    if weights is not None:
+        loaded = check_weights(
+            source, weights, input=input, strict=strict, strict_dtype=strict_dtype,
+            max_header_bytes=max_header_bytes, limits=limits,
+        )  # fmt: skip
+    return CheckRun(report, loaded)
 
 
 def diff(before: CompiledModel, after: CompiledModel) -> DiffReport:
@@ -780,6 +951,18 @@ def check_output(path: str, *, force: bool = False) -> None:
     from netinspect.files import check_writable
 
     check_writable(path, force)
+
+
+def write_report(path: str, text: str) -> None:
+    """Write a report file (``check --junit-xml``) whole or not at all, replacing the one
+    there: a report is the latest run's."""
+    from netinspect.files import atomic_write
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as file:
+            file.write(text)
+
+    atomic_write(path, write, force=True)
 
 
 def initialize(

@@ -6,6 +6,7 @@ the source location of the offending YAML node when there is one. The CLI render
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -20,6 +21,16 @@ class ExitCode(IntEnum):
     INTERNAL = 4
     INTERRUPTED = 130
     OUTPUT_CLOSED = 141  # the reader of the output left early (| head): as SIGPIPE would
+
+
+#: Which exit status wins when a command ran several specs: our own bug, then a bad input,
+#: then a failed check, then success (README, Errors).
+_RANK = {ExitCode.INTERNAL: 3, ExitCode.BAD_INPUT: 2, ExitCode.CHECK_FAILED: 1, ExitCode.OK: 0}
+
+
+def worst_status(statuses: Iterable[int]) -> int:
+    """The exit status of a command over several specs: the worst of theirs."""
+    return max(statuses, key=lambda s: _RANK.get(ExitCode(s), 2), default=ExitCode.OK)
 
 
 @dataclass(frozen=True)
@@ -118,3 +129,44 @@ class OutputStreamError(NetinspectError):
 
 class ReaderLeftError(OutputStreamError):
     """The reader of standard output closed it early (``| head``): nothing wrong to report."""
+
+
+class InternalError(NetinspectError):
+    """A bug in netinspect, caught where a command ran: exit status 4."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+def internal_error(exc: BaseException, version: str) -> InternalError:
+    """What a bug in netinspect says: one line naming the exception."""
+    return InternalError(
+        f"internal error: {type(exc).__name__}: {exc}. This is a bug in netinspect "
+        f"{version}; please report it with the spec (rerun with --debug for details)."
+    )
+
+
+def environment_error(exc: BaseException) -> NetinspectError | None:
+    """A failure of the machine or the installation, not of netinspect: exit 1, named.
+    None for any other exception (a bug, if it reached a command)."""
+    if isinstance(exc, MemoryError):
+        return NetinspectError(
+            "the machine ran out of memory",
+            hint="Inspect on the meta device (the default), or lower --max-memory so the run "
+            "is refused before it starts.",
+        )
+    if isinstance(exc, RecursionError):
+        return NetinspectError(
+            "the model nests too deeply for Python's stack",
+            hint="Lower --max-depth back toward its default of 100, or flatten the blocks.",
+        )
+    if isinstance(exc, ModuleNotFoundError):
+        if (exc.name or "").startswith("netinspect"):  # our own import is wrong: a bug
+            return None
+        return NetinspectError(
+            f"a package netinspect needs cannot be imported: {exc}",
+            hint="Reinstall netinspect with its dependencies (make install).",
+        )
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return NetinspectError(f"the operating system refused: {exc.strerror or exc}{where}")
+    return None

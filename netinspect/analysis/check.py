@@ -7,8 +7,14 @@ is the renderers' (render.units.budget).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from netinspect.errors import Location
+
+if TYPE_CHECKING:
+    from netinspect.analysis.loadcheck import LoadReport
 
 Measure: TypeAlias = int | tuple[int, ...] | None  # a count, bytes, a shape, or no tensor
 
@@ -20,6 +26,7 @@ class Check:
     limit: Measure
     value: Measure  # what was measured; None: the pass gave no tensor
     ok: bool
+    where: Location | None = None  # where the limit was set: the spec's budget:, an option
 
 
 @dataclass(frozen=True)
@@ -45,8 +52,10 @@ def check(
     max_flops: int | None = None,
     expect_output: tuple[int, ...] | None = None,
     max_train_memory: int | None = None,
+    where: Mapping[str, Location] | None = None,
 ) -> CheckReport:
-    """Each given limit against its measured value; a limit of None is not checked."""
+    """Each given limit against its measured value; a limit of None is not checked.
+    ``where`` locates each limit by its name (``max-params``), for annotations."""
     checks = []
     if max_params is not None:
         checks.append(Check("max-params", "count", max_params, params, params <= max_params))
@@ -63,4 +72,22 @@ def check(
         assert train_memory is not None, "max_train_memory needs a planned training step"
         ok = train_memory <= max_train_memory
         checks.append(Check("max-train-memory", "bytes", max_train_memory, train_memory, ok))
-    return CheckReport(model, tuple(checks))
+    placed = where or {}
+    return CheckReport(model, tuple(replace(c, where=placed.get(c.name)) for c in checks))
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """What ``check`` found for one model: its budgets, and whether a weights file loads
+    (``model.load_state_dict``); either may not have been asked for."""
+
+    budgets: CheckReport | None
+    weights: LoadReport | None = None
+
+    @property
+    def model(self) -> str:
+        return self.budgets.model if self.budgets else self.weights.model if self.weights else ""
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in (self.budgets, self.weights) if r is not None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +20,7 @@ from netinspect import api
 from netinspect._fast import process
 from netinspect.cli import options
 from netinspect.cli.app import command
+from netinspect.cli.batch import each_spec
 from netinspect.cli.options import (
     Example,
     Imports,
@@ -40,7 +41,11 @@ from netinspect.spec.schemes import SCHEME_NAMES
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from netinspect.analysis.check import CheckRun
     from netinspect.analysis.dryrun import DryRunReport
+    from netinspect.analysis.params import ParamsReport
+    from netinspect.analysis.shared import SharedReport
+    from netinspect.analysis.tree import TreeReport
     from netinspect.builder.compiler import CompiledModel
     from netinspect.spec.model import Spec
 
@@ -51,6 +56,16 @@ SpecArg = Annotated[
         "Python package.module:callable that returns the model.",
         metavar="SPEC",
         show_default=True,
+    ),
+]
+SpecsArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="One or more YAML specs (paths or globs such as 'configs/*.yaml', run in one "
+        "process; - for standard input), or with --allow-import a Python "
+        "package.module:callable that returns the model. Default: model.yaml.",
+        metavar="SPEC...",
+        show_default=False,
     ),
 ]
 InitSpecArg = Annotated[  # init takes specs only: its --allow-import is for schemes
@@ -136,7 +151,7 @@ NoFoldOpt = Annotated[
 # -- the commands --------------------------------------------------------------------------
 @command(INSPECTS)
 def tree(
-    spec: SpecArg = DEFAULT_SPEC,
+    specs: SpecsArg = None,
     depth: Annotated[
         int | None,
         typer.Option("--depth", "-d", min=0, help="Show this many levels below the root."),
@@ -149,16 +164,22 @@ def tree(
     limits: Limits,
 ) -> None:
     """A tree of the model's blocks: class, arguments, parameter counts, shared and lazy marks."""
-    report = api.tree(_inspected(spec, example, imports, limits), depth)
+    from netinspect.render.batch import tree_summary
     from netinspect.render.json import tree_json
     from netinspect.render.text import tree_view
 
-    emit(report, output, lambda r: tree_view(r, fold=not no_fold), tree_json)
+    def work(spec: str) -> TreeReport:
+        return api.tree(_inspected(spec, example, imports, limits), depth)
+
+    each_spec(
+        specs or [DEFAULT_SPEC], work, output, text=lambda r: tree_view(r, fold=not no_fold),
+        as_json=tree_json, summary=tree_summary,
+    )  # fmt: skip
 
 
 @command(TABLES)
 def params(
-    spec: SpecArg = DEFAULT_SPEC,
+    specs: SpecsArg = None,
     filter_: Annotated[
         str | None,
         typer.Option("--filter", help="Only names matching this glob, e.g. '0.block 1.*'."),
@@ -174,18 +195,25 @@ def params(
     limits: Limits,
 ) -> None:
     """Every named parameter with shape, dtype and count; totals count tied tensors once."""
-    report = api.params(_inspected(spec, example, imports, limits), filter_, buffers=buffers)
+    from netinspect.render.batch import params_summary
     from netinspect.render.json import params_json
     from netinspect.render.tables import params_rows
     from netinspect.render.text import params_table
 
+    def work(spec: str) -> ParamsReport:
+        model = _inspected(spec, example, imports, limits)
+        return api.params(model, filter_, buffers=buffers)
+
     text = capped(output)
-    emit(report, output, lambda r: params_table(r, text), params_json, params_rows)
+    each_spec(
+        specs or [DEFAULT_SPEC], work, output, text=lambda r: params_table(r, text),
+        as_json=params_json, summary=params_summary, table=params_rows,
+    )  # fmt: skip
 
 
 @command(INSPECTS)
 def shared(
-    spec: SpecArg = DEFAULT_SPEC,
+    specs: SpecsArg = None,
     *,
     example: Example,
     imports: Imports,
@@ -193,16 +221,22 @@ def shared(
     limits: Limits,
 ) -> None:
     """Groups of parameter names that are one tensor (tied weights) and what the ties save."""
-    report = api.shared(_inspected(spec, example, imports, limits))
+    from netinspect.render.batch import shared_summary
     from netinspect.render.json import shared_json
     from netinspect.render.text import shared_table
 
-    emit(report, output, shared_table, shared_json)
+    def work(spec: str) -> SharedReport:
+        return api.shared(_inspected(spec, example, imports, limits))
+
+    each_spec(
+        specs or [DEFAULT_SPEC], work, output, text=shared_table, as_json=shared_json,
+        summary=shared_summary,
+    )  # fmt: skip
 
 
 @command({**TABLES, "limits": options.run_limits})
 def dry_run(
-    spec: SpecArg = DEFAULT_SPEC,
+    specs: SpecsArg = None,
     *,
     example: Example,
     imports: Imports,
@@ -235,28 +269,40 @@ def dry_run(
     The pass gives lazy layers their shapes; on --device cpu it runs on random data.
     """
     from netinspect.dtypes import torch_dtype
+    from netinspect.render.batch import dry_run_summary
     from netinspect.render.json import dry_run_json
     from netinspect.render.tables import dry_run_rows
     from netinspect.render.text import dry_run_table
 
-    source = _source(spec, imports, limits)
     if device is not Device.meta:
         process.allocating()
     param_dtype = torch_dtype(dtype.value) if dtype else None
-    report = api.dry_run(
-        source, _chosen(source, example), device=device.value, dtype=param_dtype, limits=limits
-    )
-    text, every_call = capped(output), report  # text folds runs by all their calls
 
-    def table(_: DryRunReport) -> RenderableType:
-        return dry_run_table(every_call, text, fold=not no_fold, depth=depth)
+    def work(spec: str) -> DryRunReport:
+        source = _source(spec, imports, limits)
+        report = api.dry_run(
+            source, _chosen(source, example), device=device.value, dtype=param_dtype,
+            limits=limits,
+        )  # fmt: skip
+        _say_uncounted(report.uncounted)
+        return report
 
-    if depth is not None:  # a block's row already sums its calls' params and FLOPs
-        report = dataclasses.replace(
+    def shown(report: DryRunReport) -> DryRunReport:
+        """The calls --depth shows (a block's row already sums its calls' params and FLOPs);
+        text folds runs by all their calls, so it takes the whole report."""
+        if depth is None:
+            return report
+        return dataclasses.replace(
             report, layers=tuple(call for call in report.layers if call.depth <= depth)
         )
-    emit(report, output, table, dry_run_json, dry_run_rows)
-    _say_uncounted(report.uncounted)
+
+    text = capped(output)
+    each_spec(
+        specs or [DEFAULT_SPEC], work, output,
+        text=lambda r: dry_run_table(r, text, fold=not no_fold, depth=depth),
+        as_json=lambda r: dry_run_json(shown(r)), table=lambda r: dry_run_rows(shown(r)),
+        summary=dry_run_summary,
+    )  # fmt: skip
 
 
 def _say_uncounted(paths: tuple[str, ...]) -> None:
@@ -270,9 +316,9 @@ def _say_uncounted(paths: tuple[str, ...]) -> None:
         )
 
 
-@command({**INSPECTS, "training": options.training})
+@command({**INSPECTS, "output": options.check_output, "training": options.training})
 def check(
-    spec: SpecArg = DEFAULT_SPEC,
+    specs: SpecsArg = None,
     max_params: Annotated[
         str | None, typer.Option("--max-params", help="At most this many parameters: 7B, 300M.")
     ] = None,
@@ -317,6 +363,14 @@ def check(
             "--max-header-bytes", metavar="SIZE", help="The largest weights header read: 100MiB."
         ),
     ] = None,
+    junit_xml: Annotated[
+        str | None,
+        typer.Option(
+            "--junit-xml",
+            metavar="FILE",
+            help="Also write a JUnit XML report here: a test case per spec and budget.",
+        ),
+    ] = None,
     *,
     training: Training,
     example: Example,
@@ -324,7 +378,11 @@ def check(
     output: Output,
     limits: Limits,
 ) -> None:
-    """Budgets for CI, and whether a weights file loads: exit 0 when all hold, 3 when not."""
+    """Budgets for CI, and whether a weights file loads: exit 0 when all hold, 3 when not.
+
+    The limits are the options given and the spec's budget: (the options win).
+    """
+    from netinspect.render.batch import check_summary
     from netinspect.render.json import check_json, load_json
     from netinspect.render.text import check_table, load_table
 
@@ -336,46 +394,51 @@ def check(
         max_train_memory=(
             parse_size(max_train_memory, "--max-train-memory") if max_train_memory else None
         ),
-    )
-    if weights is None:
-        budgets.require_one()  # before the model is built for nothing
-    source = _source(spec, imports, limits)
-    report = None
-    if budgets != api.Budgets():
-        report = api.check(
-            source, budgets, input=_given(source, example), **training.settings(), limits=limits
-        )
-    loaded = None
-    if weights is not None:
-        cap = parse_size(max_header_bytes, "--max-header-bytes") if max_header_bytes else None
-        loaded = api.check_weights(
-            source, weights, input=_given(source, example), strict=not non_strict,
-            strict_dtype=strict_dtype, max_header_bytes=cap, limits=limits,
-        )  # fmt: skip
-    both = (report, loaded)
+    ).at_options()
+    cap = parse_size(max_header_bytes, "--max-header-bytes") if max_header_bytes else None
+    if junit_xml is not None:
+        api.check_output(junit_xml, force=True)  # before the work: a report path that works
 
-    def text(_: object) -> RenderableType:
+    def work(spec: str) -> CheckRun:
+        source = _source(spec, imports, limits)
+        return api.run_checks(
+            source, budgets, weights=weights, input=_given(source, example),
+            strict=not non_strict, strict_dtype=strict_dtype, max_header_bytes=cap,
+            **training.settings(), limits=limits,
+        )  # fmt: skip
+
+    def text(run: CheckRun) -> RenderableType:
         from rich.console import Group
         from rich.text import Text
 
-        shown = [check_table(report) if report else None, load_table(loaded) if loaded else None]
+        shown = [check_table(run.budgets) if run.budgets else None]
+        shown.append(load_table(run.weights) if run.weights else None)
         parts = [r for r in shown if r is not None]
         return parts[0] if len(parts) == 1 else Group(parts[0], Text(""), parts[1])
 
-    def as_json(_: object) -> dict[str, Any]:
-        doc: dict[str, Any] = (
-            check_json(report)
-            if report
-            else {"model": loaded.model if loaded else "", "checks": []}
-        )
-        doc["ok"] = all(r.ok for r in (report, loaded) if r is not None)
-        if loaded is not None:
-            doc["weights"] = load_json(loaded)
+    def as_json(run: CheckRun) -> dict[str, Any]:
+        doc: dict[str, Any] = {"model": run.model, "checks": []}
+        if run.budgets is not None:
+            doc = check_json(run.budgets)
+        doc["ok"] = run.ok
+        if run.weights is not None:
+            doc["weights"] = load_json(run.weights)
         return doc
 
-    emit(both, output, text, as_json)
-    if not all(r.ok for r in (report, loaded) if r is not None):
-        raise typer.Exit(ExitCode.CHECK_FAILED)
+    def record(outcomes: Sequence[api.Outcome[CheckRun]]) -> None:
+        from netinspect.render.junit import junit_xml as junit_report
+
+        assert junit_xml is not None
+        api.write_report(junit_xml, junit_report(outcomes))
+
+    from netinspect.render.github import workflow_commands
+
+    each_spec(
+        specs or [DEFAULT_SPEC], work, output, text=text, as_json=as_json,
+        summary=check_summary, failed=lambda run: not run.ok,
+        annotate=workflow_commands if output.github else None,
+        record=record if junit_xml is not None else None,
+    )  # fmt: skip
 
 
 @command(INSPECTS)

@@ -12,10 +12,7 @@ instant.
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Mapping
 from enum import Enum
-from fractions import Fraction
 from typing import TYPE_CHECKING, Annotated, TypedDict
 
 import typer
@@ -35,6 +32,7 @@ from netinspect.spec.model import (
     check_shape,
     did_you_mean,
 )
+from netinspect.spec.quantities import COUNT_HINT, SIZE_HINT, count_of, size_of, sizes_of
 from netinspect.spec.schemes import SCHEME_NAMES
 
 
@@ -69,76 +67,33 @@ def parse_input(text: str) -> InputSpec:
 def parse_shape(text: str, option: str = "--input") -> tuple[int, ...]:
     """``2x4``, ``2,4``, ``2 4`` or ``[2, 4]`` to ``(2, 4)``; every size a whole number ≥ 1
     written in ASCII digits, the shape at most 2^60 elements."""
-    # The multiplication sign too: shapes pasted from papers and docs use it.
-    parts = [p for p in re.split(r"[x×,\s]+", text.strip().strip("[]()").strip()) if p]  # noqa: RUF001
-    if not parts or not all(_DECIMAL.fullmatch(p) and int(p) >= 1 for p in parts):
+    sizes = sizes_of(text)
+    if sizes is None:
         raise OptionError(
             f"{_shown(text)} is not a shape",
             Location(option),
             "Write the sizes batch first, each ≥ 1: 2x4, 2,4 or [2,4].",
         )
-    return check_shape(tuple(int(p) for p in parts), "the shape", Location(option))
-
-
-_DECIMAL = re.compile(r"[0-9]{1,19}")  # ASCII only: '²'.isdigit() is true, int('²') fails
-_SIZE_UNITS = {
-    "": 1,
-    "b": 1,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "tb": 10**12,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-}
-INT64_MAX = 2**63 - 1
+    return check_shape(sizes, "the shape", Location(option))
 
 
 def _shown(text: str) -> str:
     return repr(text) if len(text) <= 40 else f"{text[:20]!r}… ({len(text)} characters)"
 
 
-def _scaled(text: str, units: Mapping[str, int], commas: bool = False) -> int | None:
-    """``1.5 TB`` (or ``1.5e12``) with ``units`` (lower case) to 1500000000000, exactly (no
-    float on the way); None when it is not a number and unit, or beyond 64 bits."""
-    match = re.fullmatch(
-        r"\s*([0-9]{1,30}(?:\.[0-9]{1,30})?(?:[eE][+]?[0-9]{1,2})?)\s*([a-zA-Z]*)\s*",
-        text.replace(",", "") if commas else text,
-        re.ASCII,
-    )
-    if not match or match.group(2).lower() not in units:
-        return None
-    value = round(Fraction(match.group(1)) * units[match.group(2).lower()])
-    return value if value <= INT64_MAX else None
-
-
 def parse_size(text: str, option: str = "--max-memory") -> int:
     """``8GB``, ``512MiB``, ``1.5 TB`` or a plain byte count to bytes (decimal and binary units)."""
-    size = _scaled(text, _SIZE_UNITS)
+    size = size_of(text)
     if size is None:
-        raise OptionError(
-            f"{_shown(text)} is not a size",
-            Location(option),
-            "Write a number and a unit: 8GB, 512MiB, 2TB (at most 2^63 - 1 bytes).",
-        )
+        raise OptionError(f"{_shown(text)} is not a size", Location(option), SIZE_HINT)
     return size
-
-
-_COUNT_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
 
 
 def parse_count(text: str, option: str = "--max-params") -> int:
     """``7B``, ``1.5T``, ``300M``, ``10k``, ``1,000``, ``3e9`` or a plain number to a count."""
-    count = _scaled(text, _COUNT_SUFFIXES, commas=True)
+    count = count_of(text)
     if count is None:
-        raise OptionError(
-            f"{_shown(text)} is not a count",
-            Location(option),
-            "Write a number with an optional K, M, B (or G) or T: 7B, 1.5T, 300M, 3e9 "
-            "(at most 2^63 - 1).",
-        )
+        raise OptionError(f"{_shown(text)} is not a count", Location(option), COUNT_HINT)
     return count
 
 
@@ -192,6 +147,15 @@ class ReportFormat(str, Enum):
     json = "json"
 
 
+class CheckFormat(str, Enum):
+    """``check``'s formats: text and json, and github for workflow commands that annotate
+    a pull request."""
+
+    text = "text"
+    json = "json"
+    github = "github"
+
+
 class SchemaFormat(str, Enum):
     """``schema``'s one format: the schema is a JSON document (accepted so that every
     command takes ``--format json``)."""
@@ -204,13 +168,17 @@ class Output:
     """How a command reports: its format, whether long tables are capped on a terminal
     (``--all`` lifts it), and whether errors show their traceback (``--debug``)."""
 
-    format: TableFormat | ReportFormat = ReportFormat.text
+    format: TableFormat | ReportFormat | CheckFormat = ReportFormat.text
     all_rows: bool = False
     debug: bool = False
 
     @property
     def json(self) -> bool:
-        return self.format in (TableFormat.json, ReportFormat.json)
+        return self.format in (TableFormat.json, ReportFormat.json, CheckFormat.json)
+
+    @property
+    def github(self) -> bool:
+        return self.format is CheckFormat.github
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,6 +207,21 @@ def report_output(
     output: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="text for people; json for scripts.")
     ] = ReportFormat.text,
+    debug: DebugOpt = False,
+) -> Output:
+    return Output(output, False, debug)
+
+
+def check_output(
+    output: Annotated[
+        CheckFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text for people; json for scripts; github for annotations on a pull "
+            "request (GitHub Actions workflow commands).",
+        ),
+    ] = CheckFormat.text,
     debug: DebugOpt = False,
 ) -> Output:
     return Output(output, False, debug)

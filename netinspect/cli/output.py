@@ -21,7 +21,14 @@ from rich.console import Console, RenderableType
 
 from netinspect import __version__, _fast
 from netinspect.cli.options import Output, TableFormat
-from netinspect.errors import ExitCode, NetinspectError, OutputStreamError, ReaderLeftError
+from netinspect.errors import (
+    ExitCode,
+    NetinspectError,
+    OutputStreamError,
+    ReaderLeftError,
+    environment_error,
+    internal_error,
+)
 
 if TYPE_CHECKING:
     from netinspect.render.tables import Rows
@@ -47,9 +54,10 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def rendered(renderable: RenderableType) -> str:
+def rendered(renderable: RenderableType, *, soft_wrap: bool = False) -> str:
     """What printing ``renderable`` on stdout would write (colours on a terminal, plain in a
-    pipe), as text: rendered whole in memory, so stdout gets it in one write or not at all."""
+    pipe), as text: rendered whole in memory, so stdout gets it in one write or not at all.
+    ``soft_wrap``: lines are not broken at the width (a terminal wraps them itself)."""
     real = stdout_console()  # how stdout is: width, terminal, colours
     from netinspect.render.sheet import Sheet, TreeSheet
 
@@ -71,7 +79,7 @@ def rendered(renderable: RenderableType) -> str:
         markup=False,
         emoji=False,
     )
-    console.print(renderable)
+    console.print(renderable, soft_wrap=soft_wrap)
     text = buffer.getvalue()
     return text if real.is_terminal else _without_trailing_spaces(text)
 
@@ -166,14 +174,11 @@ def reporting(output: Output) -> Iterator[None]:
         _report(exc, output)
     except KeyboardInterrupt:
         raise typer.Exit(interrupted_status()) from None
-    except (MemoryError, RecursionError, OSError) as exc:
-        _report(_environment_error(exc), output)
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").startswith("netinspect"):  # our own import is wrong: a bug
+    except Exception as exc:
+        known = environment_error(exc)
+        if known is None:  # a bug in netinspect: one line, the traceback only on request
             _internal_error(exc, output)
-        _report(_environment_error(exc), output)
-    except Exception as exc:  # a bug in netinspect: one line, the traceback only on request
-        _internal_error(exc, output)
+        _report(known, output)
 
 
 def _internal_error(exc: Exception, output: Output) -> NoReturn:
@@ -181,13 +186,10 @@ def _internal_error(exc: Exception, output: Output) -> NoReturn:
 
     if output.debug:
         traceback.print_exc()
-    message = (
-        f"internal error: {type(exc).__name__}: {exc}. This is a bug in netinspect "
-        f"{__version__}; please report it with the spec (rerun with --debug for details)."
-    )
+    error = internal_error(exc, __version__)
     if output.json:  # scripts still get one JSON document on stdout
-        write_json_error(NetinspectError(message))
-    print_stderr(printable(message))
+        write_json_error(error)
+    print_stderr(printable(error.message))
     raise typer.Exit(ExitCode.INTERNAL) from None
 
 
@@ -238,26 +240,3 @@ def interrupted_status() -> int:
         _said.add("interrupted")
         print_stderr("interrupted: any file being written was left as it was")
     return ExitCode.INTERRUPTED
-
-
-def _environment_error(exc: BaseException) -> NetinspectError:
-    """A failure of the machine or the installation, not of netinspect: exit 1, named."""
-    if isinstance(exc, MemoryError):
-        return NetinspectError(
-            "the machine ran out of memory",
-            hint="Inspect on the meta device (the default), or lower --max-memory so the run "
-            "is refused before it starts.",
-        )
-    if isinstance(exc, RecursionError):
-        return NetinspectError(
-            "the model nests too deeply for Python's stack",
-            hint="Lower --max-depth back toward its default of 100, or flatten the blocks.",
-        )
-    if isinstance(exc, ModuleNotFoundError):
-        return NetinspectError(
-            f"a package netinspect needs cannot be imported: {exc}",
-            hint="Reinstall netinspect with its dependencies (make install).",
-        )
-    assert isinstance(exc, OSError)
-    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-    return NetinspectError(f"the operating system refused: {exc.strerror or exc}{where}")

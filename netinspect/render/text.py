@@ -10,6 +10,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from netinspect.render import units
+from netinspect.render.batch import checks_verdict
 from netinspect.render.folding import TIMES, CallRow, call_rows, name_range, runs, tree_signatures
 from netinspect.render.sheet import Branch, Column, Sheet, TreeSheet
 from netinspect.render.units import printable
@@ -354,13 +355,7 @@ def check_table(report: CheckReport) -> RenderableType:
         sheet.rows.append(
             (c.name, units.budget(c.kind, c.limit), units.budget(c.kind, c.value), result)
         )
-    failed = sum(not c.ok for c in report.checks)
-    total = len(report.checks)
-    if total == 1:
-        verdict = "the check failed" if failed else "the check holds"
-    else:
-        verdict = f"{failed} of {total} checks failed" if failed else f"all {total} checks hold"
-    sheet.after = Text(verdict)
+    sheet.after = Text(checks_verdict(report))
     return sheet
 
 

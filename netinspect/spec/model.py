@@ -22,7 +22,11 @@ MAX_NAME_LENGTH = 256
 
 PARAM_DTYPES = tuple(d.value for d in ParamDtype)
 INPUT_DTYPES = tuple(d.value for d in InputDtype)
-TOP_LEVEL_KEYS = ("version", "name", "input", "dtype", "blocks", "shared", "model", "ties", "init")
+TOP_LEVEL_KEYS = (
+    "version", "name", "input", "dtype", "blocks", "shared", "model", "ties", "init", "budget",
+)  # fmt: skip
+#: A spec's ``budget:`` keys: each stands for the ``check`` option of the same name.
+BUDGET_KEYS = ("max_params", "max_bytes", "max_flops", "expect_output", "max_train_memory")
 REPEAT_KEYS = ("repeat", "layer", "name")
 
 Value: TypeAlias = int | float | bool | str | tuple["Value", ...] | None
@@ -129,6 +133,16 @@ class InitRule:
 
 
 @dataclass(frozen=True)
+class BudgetLimit:
+    """One limit of a spec's ``budget:``, named as its ``check`` option is (``max-params``):
+    a count, a number of bytes, or a shape (``expect-output``)."""
+
+    name: str
+    value: int | tuple[int, ...]
+    loc: Location
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     model: Layer
@@ -139,6 +153,7 @@ class Spec:
     inputs: tuple[InputSpec, ...] = ()  # positional ones first, then keywords
     dtype: str = "float32"
     version: int = 1
+    budget: tuple[BudgetLimit, ...] = ()  # the limits ``check`` holds the model to, in file order
 
 
 def suggest(name: str, candidates: Collection[str], n: int = 3) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Collection
 from netinspect.errors import LayerError, Location, OptionError, SpecError
 from netinspect.spec.loader import Map, Node, Scalar, Seq, describe
 from netinspect.spec.model import (
+    BUDGET_KEYS,
     DEFAULT_MAX_DEPTH,
     INPUT_DTYPES,
     PARAM_DTYPES,
@@ -20,6 +21,7 @@ from netinspect.spec.model import (
     SUPPORTED_VERSIONS,
     TOP_LEVEL_KEYS,
     BlockUse,
+    BudgetLimit,
     Child,
     InitRule,
     InputSpec,
@@ -35,6 +37,14 @@ from netinspect.spec.model import (
     check_name,
     check_shape,
     did_you_mean,
+)
+from netinspect.spec.quantities import (
+    COUNT_HINT,
+    INT64_MAX,
+    SIZE_HINT,
+    count_of,
+    size_of,
+    sizes_of,
 )
 from netinspect.spec.schemes import SCHEME_NAMES
 from netinspect.spec.structure import check_structure
@@ -406,6 +416,66 @@ def _ties(node: Node) -> tuple[Tie, ...]:
     return tuple(ties)
 
 
+def _budget(node: Node) -> tuple[BudgetLimit, ...]:
+    """``budget:``, the limits ``check`` holds the model to: counts and sizes as the options
+    take them (``7B``, ``30GB``, or a whole number), the output shape as a list or ``1x10``;
+    ``null`` sets no limit."""
+    if isinstance(node, Scalar) and node.value is None:
+        return ()
+    if not isinstance(node, Map):
+        raise SpecError(
+            f"budget: is a mapping of limits, got {describe(node)}",
+            node.loc,
+            "Write e.g. 'budget: {max_params: 7B, max_bytes: 30GB, expect_output: [1, 10]}'.",
+        )
+    check_keys(node, BUDGET_KEYS, "budget")
+    limits = []
+    for key, value in node:
+        if isinstance(value, Scalar) and value.value is None:
+            continue
+        name = str(key.value)
+        if name == "expect_output":
+            read: int | tuple[int, ...] = _budget_shape(value)
+        else:
+            read = _budget_number(value, name, sizes="bytes" in name or "memory" in name)
+        limits.append(BudgetLimit(name.replace("_", "-"), read, value.loc))
+    return tuple(limits)
+
+
+def _budget_number(node: Node, key: str, *, sizes: bool) -> int:
+    """A count (``7B``, ``1.5T``, ``3e9``) or a size (``30GB``, ``512MiB``), or a whole number."""
+    value = node.value if isinstance(node, Scalar) else None
+    if isinstance(value, float) and value.is_integer():  # YAML reads 1.5e9 as a float
+        value = int(value)
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value if 0 <= value <= INT64_MAX else None
+    elif isinstance(value, str):
+        number = size_of(value) if sizes else count_of(value)
+    if number is None:
+        what = "a size" if sizes else "a count"
+        shown = repr(value) if isinstance(value, (str, int, float)) else describe(node)
+        raise SpecError(
+            f"budget: {key} is {what}, got {shown}", node.loc, SIZE_HINT if sizes else COUNT_HINT
+        )
+    return number
+
+
+def _budget_shape(node: Node) -> tuple[int, ...]:
+    value = node.value if isinstance(node, Scalar) else None
+    if isinstance(value, str):
+        sizes = sizes_of(value)
+        if sizes is None:
+            raise SpecError(
+                f"budget: expect_output is a shape, got {value!r}",
+                node.loc,
+                "Write the sizes batch first, each ≥ 1: [1, 10] or 1x10.",
+            )
+    else:
+        sizes = _positive_ints(node, "budget: expect_output")
+    return _input_shape(sizes, node)
+
+
 def _scheme(node: Node, parser: _Parser) -> SchemeSpec:
     args: tuple[Value, ...]
     kwargs: tuple[tuple[str, Value], ...]
@@ -543,6 +613,7 @@ def parse_spec(
     input_node = root.get("input")
     ties_node = root.get("ties")
     init_node = root.get("init")
+    budget_node = root.get("budget")
     return Spec(
         name=name,
         model=model,
@@ -553,4 +624,5 @@ def parse_spec(
         inputs=_inputs(input_node) if input_node is not None else (),
         dtype=_choice(dtype_node, PARAM_DTYPES, "dtype") if dtype_node is not None else "float32",
         version=version,
+        budget=_budget(budget_node) if budget_node is not None else (),
     )

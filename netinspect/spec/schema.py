@@ -17,6 +17,29 @@ from netinspect.spec.schemes import SCHEME_NAMES
 
 SCHEMA_ID = "urn:netinspect:spec:1"  # an identifier, not a download location
 _SIZES = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1}
+# Counts and sizes as the options take them (7B, 1.5T, 3e9; 30GB, 512MiB), or a number
+# (YAML 1.2, as editors read it, makes 1.5e9 a float; netinspect takes a whole one).
+_COUNT = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {
+            "type": "string",
+            "pattern": r"^\s*[0-9][0-9,]*(\.[0-9]+)?([eE]\+?[0-9]+)?\s*[kKmMbBgGtT]?\s*$",
+        },
+        {"type": "null"},
+    ]
+}
+_BYTES = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {
+            "type": "string",
+            "pattern": r"^\s*[0-9]+(\.[0-9]+)?([eE]\+?[0-9]+)?\s*([kKmMgGtT][iI]?)?[bB]?\s*$",
+        },
+        {"type": "null"},
+    ]
+}
+_SHAPE_PATTERN = r"^[\[(]?\s*[0-9]+(\s*[x×,\s]\s*[0-9]+)*\s*[\])]?$"  # noqa: RUF001
 _ARGUMENT: dict[str, Any] = {
     "anyOf": [
         {"type": ["number", "string", "boolean", "null"]},
@@ -90,6 +113,21 @@ def spec_schema() -> dict[str, Any]:
                 "items": {"type": "array", "items": {"type": "string"}, "minItems": 2},
             },
             "init": {"type": "array", "items": {"$ref": "#/$defs/init_rule"}},
+            "budget": {
+                "description": "Limits netinspect check holds the model to; options given "
+                "on the command line win.",
+                "type": ["object", "null"],
+                "additionalProperties": False,
+                "properties": {
+                    "max_params": _COUNT,
+                    "max_bytes": _BYTES,
+                    "max_flops": _COUNT,
+                    "expect_output": {
+                        "anyOf": [_SIZES, {"type": "string", "pattern": _SHAPE_PATTERN}],
+                    },
+                    "max_train_memory": _BYTES,
+                },
+            },
         },
         "$defs": {
             "input": {
