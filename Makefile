@@ -45,6 +45,7 @@ lint: install-dev $(VENV)/.installed-bench
 	$(BIN)/ruff check netinspect tests bench
 	$(BIN)/ruff format --check netinspect tests bench
 	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m slow  # the pre-commit hook, for real
 
 # Whole processes side by side with their peers (torchinfo), several runs each: takes minutes.
 bench: $(VENV)/.installed-bench

@@ -243,6 +243,29 @@ def expand_specs(arguments: Sequence[str]) -> list[str]:
     return unique
 
 
+#: Top-level keys only a spec has: a YAML file with none of them is some other YAML file.
+_SPEC_KEYS = frozenset({"model", "blocks", "shared", "ties", "init", "budget"})
+
+
+def is_spec_file(path: str, limits: Limits = DEFAULT_LIMITS) -> bool:
+    """Whether the YAML file at ``path`` is a spec, for a hook handed every changed YAML
+    file (``check --skip-non-specs``): false for a file whose top level is not a mapping
+    with one of a spec's own keys (``model:``, ``blocks:``, ``budget:``, ...), a workflow or
+    a hook list. A file that cannot be read or parsed, and anything that is not a plain
+    path (``-``, a Python target, a weights file), counts as a spec, to be checked."""
+    from netinspect.builder.targets import is_target
+    from netinspect.spec.loader import Map, load_text, read_text
+
+    if path == "-" or is_target(path) or not path.endswith((".yaml", ".yml")):
+        return True
+    try:
+        file, text = read_text(path, limits.max_spec_bytes)
+        node = load_text(text, file, limits.max_nodes, limits.max_depth)
+    except NetinspectError:
+        return True  # checking it says what is wrong
+    return isinstance(node, Map) and not _SPEC_KEYS.isdisjoint(str(k.value) for k, _ in node)
+
+
 R = TypeVar("R")
 
 

@@ -371,6 +371,14 @@ def check(
             help="Also write a JUnit XML report here: a test case per spec and budget.",
         ),
     ] = None,
+    skip_non_specs: Annotated[
+        bool,
+        typer.Option(
+            "--skip-non-specs",
+            help="Pass over YAML files that are not specs (no model:, blocks: or budget: "
+            "at the top): for hooks that hand over every changed YAML file.",
+        ),
+    ] = False,
     *,
     training: Training,
     example: Example,
@@ -433,12 +441,31 @@ def check(
 
     from netinspect.render.github import workflow_commands
 
+    chosen = specs or [DEFAULT_SPEC]
+    if skip_non_specs:
+        chosen = _only_specs(chosen, limits)
+        if not chosen:
+            return
     each_spec(
-        specs or [DEFAULT_SPEC], work, output, text=text, as_json=as_json,
+        chosen, work, output, text=text, as_json=as_json,
         summary=check_summary, failed=lambda run: not run.ok,
         annotate=workflow_commands if output.github else None,
         record=record if junit_xml is not None else None,
     )  # fmt: skip
+
+
+def _only_specs(arguments: list[str], limits: Limits) -> list[str]:
+    """The arguments that are specs; the others are named on stderr, once."""
+    paths = api.expand_specs(arguments)
+    specs = [path for path in paths if api.is_spec_file(path, limits)]
+    others = [path for path in paths if path not in specs]
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        count = f"{len(others)} YAML file{'s' * (len(others) != 1)}"
+        print_stderr(
+            f"note: skipped {count} that {'is' if len(others) == 1 else 'are'} not a spec: {shown}"
+        )
+    return specs
 
 
 @command(INSPECTS)
