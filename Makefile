@@ -52,6 +52,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/memory_truth.py
 	$(BIN)/python bench/weights.py
+	$(BIN)/python bench/ci_scale.py
 
 # The declared torch range tested at both ends (README, "Compatibility"): the oldest release
 # pyproject.toml admits and the newest on PyPI, each in its own venv under .venv-compat/.

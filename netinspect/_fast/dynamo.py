@@ -40,10 +40,14 @@ def _marking_works(wrapper: Any) -> bool:
     return "torch._dynamo" not in sys.modules
 
 
+_done: set[str] = set()  # once a process: a command over 100 specs loads 100 of them
+
+
 def skip_dynamo_import() -> int:
     """Mark torch's dynamo-disabled functions as already marked; return how many were."""
-    if "torch._dynamo" in sys.modules or not enabled():
-        return 0  # already paid for, or fast paths are off
+    if _done or "torch._dynamo" in sys.modules or not enabled():
+        return 0  # done, already paid for, or fast paths are off
+    _done.add("scanned")
     # Their kernels (and wrappers) are created on import: import them before looking. So
     # is the wrapper of a dispatch mode's __torch_dispatch__: netinspect's modes share one.
     import torch._compile
