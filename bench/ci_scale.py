@@ -35,6 +35,7 @@ def write_specs(folder: Path, count: int) -> list[Path]:
         base = BASES[i % len(BASES)]
         text = (ROOT / "configs" / f"{base}.yaml").read_text()
         text = re.sub(r"(?m)^name:.*\n", "", text)
+        text = re.sub(r"(?ms)^budget:.*", "", text)  # its own, last in the file (tiny_lm)
         budget = f"  max_params: {10**12 + i}\n  max_bytes: {4 * 10**12 + i}\n"
         if i % 3 == 0 and base != "huge":  # a dry run on meta as well
             budget += f"  max_flops: {10**15 + i}\n"

@@ -7,6 +7,7 @@ CLI package imports nothing of the core but the API."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import textwrap
 import uuid
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from torch import nn
 
 import netinspect
@@ -221,3 +224,86 @@ def test_an_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'compile'"):
         netinspect.compile  # noqa: B018  # the old name, replaced by build
     assert isinstance(netinspect.build(netinspect.load(TIED)).module, nn.Sequential)
+
+
+# -- many specs ----------------------------------------------------------------------------
+def test_globs_expand_sorted_and_each_file_runs_once(tmp_path: Path) -> None:
+    for name in ("b.yaml", "a.yaml", "c.yml", "a[1].yaml"):
+        (tmp_path / name).write_text("model: [ReLU]\n")
+    found = api.expand_specs([str(tmp_path / "*.yaml"), str(tmp_path / "a.yaml"), "-"])
+    assert found == [str(tmp_path / n) for n in ("a.yaml", "a[1].yaml", "b.yaml")] + ["-"]
+    # A file whose name looks like a pattern is that file; a pattern matching nothing stays.
+    assert api.expand_specs([str(tmp_path / "a[1].yaml")]) == [str(tmp_path / "a[1].yaml")]
+    assert api.expand_specs([str(tmp_path / "*.json")]) == [str(tmp_path / "*.json")]
+    with pytest.raises(netinspect.errors.SpecFileError, match=r"no file matches"):
+        api.open_source(str(tmp_path / "*.json"))
+    with pytest.raises(OptionError, match="standard input can be read once"):
+        api.expand_specs(["-", str(tmp_path / "a.yaml"), "-"])
+
+
+@given(
+    st.lists(st.sampled_from(["a.yaml", "./a.yaml", "b.yaml", "dir/../b.yaml", "c"]), max_size=8)
+)
+def test_expanded_specs_keep_the_first_of_each_file_in_order(arguments: list[str]) -> None:
+    found = api.expand_specs(arguments)
+    normal = [os.path.normpath(a) for a in arguments]
+    assert [os.path.normpath(f) for f in found] == list(dict.fromkeys(normal))
+
+
+def test_attempt_keeps_each_failure_to_its_spec() -> None:
+    ok = api.attempt("a", lambda spec: 41 + 1, lambda n: n > 100)
+    assert (ok.status, ok.report, ok.error) == (0, 42, None)
+    assert api.attempt("a", lambda spec: 142, lambda n: n > 100).status == 3
+    bad = api.attempt("s.yaml", lambda spec: netinspect.load("/nonexistent.yaml"), bool)
+    assert bad.status == 1
+    assert bad.error is not None
+    assert str(bad.error.location) == "/nonexistent.yaml"
+    placed = api.attempt("s.yaml", lambda spec: api.Budgets().require_one(), bool)
+    assert placed.error is not None
+    assert str(placed.error.location) == "s.yaml"  # an error with no place names its spec
+    bug = api.attempt("s.yaml", lambda spec: 1 // 0, bool)
+    assert bug.status == 4
+    assert isinstance(bug.exception, ZeroDivisionError)
+    assert bug.error is not None
+    assert bug.error.message.startswith("internal error: ZeroDivisionError")
+    full = api.attempt("s.yaml", lambda spec: (_ for _ in ()).throw(MemoryError()), bool)
+    assert full.status == 1
+    assert full.error is not None
+    assert full.error.message == "the machine ran out of memory"
+    with pytest.raises(KeyboardInterrupt):
+        api.attempt("s.yaml", lambda spec: (_ for _ in ()).throw(KeyboardInterrupt()), bool)
+
+
+@pytest.mark.parametrize(
+    ("text", "is_spec"),
+    [
+        ("model: [ReLU]\n", True),
+        ("blocks: {a: [ReLU]}\nmodle: [a]\n", True),  # a spec with a typo is still checked
+        ("budget: {max_params: 1}\n", True),
+        ("name: ci\non: push\njobs: {}\n", False),  # a workflow
+        ("- id: hook\n  entry: x\n", False),  # a list at the top
+        ("", False),
+        ("model: [\n", True),  # broken YAML: checking it says what is wrong
+    ],
+)
+def test_a_hook_tells_specs_from_other_yaml_files(tmp_path: Path, text: str, is_spec: bool) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text(text)
+    assert api.is_spec_file(str(path)) is is_spec
+    assert api.is_spec_file(str(path).replace(".yaml", ".json")) is True  # not YAML: checked
+
+
+def test_check_skips_yaml_files_that_are_not_specs(tmp_path: Path) -> None:
+    (tmp_path / "ci.yml").write_text("name: ci\non: push\njobs: {}\n")
+    (tmp_path / "hooks.yaml").write_text("- id: hook\n")
+    only = run_netinspect("check", "--skip-non-specs", "ci.yml", "hooks.yaml", cwd=tmp_path)
+    assert (only.code, only.out) == (0, "")
+    assert only.err == "note: skipped 2 YAML files that are not specs: ci.yml, hooks.yaml\n"
+    mixed = run_netinspect(
+        "check", "--skip-non-specs", "ci.yml", TIED, "--max-params", "1K", cwd=tmp_path
+    )
+    assert mixed.code == 0
+    assert mixed.out.startswith("tied\n")  # one spec left: as it shows alone
+    without = run_netinspect("check", "ci.yml", TIED, "--max-params", "1K", cwd=tmp_path)
+    assert without.code == 1
+    assert "ci.yml:2:1: error: unknown key 'on' in the spec" in without.err

@@ -64,20 +64,33 @@ def each_spec(
         write_stdout(annotate(outcomes) + rendered(summary_sheet(lines)))
     elif len(specs) == 1:
         _alone(outcomes[0], output, text, as_json, table)
-    elif output.json:
+    else:
+        write_stdout(_many(outcomes, lines, status, output, text, as_json, table))
+    finish(status)
+
+
+def _many(
+    outcomes: Sequence[api.Outcome[R]],
+    lines: Sequence[SpecLine],
+    status: int,
+    output: Output,
+    text: Callable[[R], RenderableType],
+    as_json: Callable[[R], dict[str, Any]],
+    table: Callable[[R], Rows] | None,
+) -> str:
+    """The output of a run over many specs, in the format asked for."""
+    if output.json:
         from netinspect.render.jsontext import dumps
 
         docs = [as_json(o.report) if o.report is not None else None for o in outcomes]
-        write_stdout(dumps(many_json(list(zip(lines, docs, strict=True)), status)) + "\n")
-    elif output.format in (TableFormat.markdown, TableFormat.csv):
+        return dumps(many_json(list(zip(lines, docs, strict=True)), status)) + "\n"
+    if output.format in (TableFormat.markdown, TableFormat.csv):
         assert table is not None, "only the table commands offer markdown and csv"
         from netinspect.render.tables import to_csv, to_markdown
 
         rows = many_rows([(o.spec, table(o.report)) for o in outcomes if o.report is not None])
-        write_stdout(to_csv(rows) if output.format is TableFormat.csv else to_markdown(rows))
-    else:
-        write_stdout(sections(outcomes, text) + rendered(summary_sheet(lines)))
-    finish(status)
+        return to_csv(rows) if output.format is TableFormat.csv else to_markdown(rows)
+    return sections(outcomes, text) + rendered(summary_sheet(lines))
 
 
 def _alone(

@@ -462,9 +462,8 @@ def _only_specs(arguments: list[str], limits: Limits) -> list[str]:
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         count = f"{len(others)} YAML file{'s' * (len(others) != 1)}"
-        print_stderr(
-            f"note: skipped {count} that {'is' if len(others) == 1 else 'are'} not a spec: {shown}"
-        )
+        what = "is not a spec" if len(others) == 1 else "are not specs"
+        print_stderr(f"note: skipped {count} that {what}: {shown}")
     return specs
 
 

@@ -146,6 +146,7 @@ def check_json(report: CheckReport) -> dict[str, Any]:
                 "limit": budget(c.kind, c.limit),
                 "value": budget(c.kind, c.value),
                 "ok": c.ok,
+                "set_by": str(c.where) if c.where else None,
             }
             for c in report.checks
         ],

@@ -52,6 +52,7 @@ def test_huge_model_within_budget_exits_0() -> None:
             "limit": "80,000,000,000 (80.00B)",
             "value": "75,169,136,640 (75.17B)",
             "ok": True,
+            "set_by": "--max-params",
         }
     ]
 
@@ -92,7 +93,8 @@ def test_bytes_show_in_the_binary_units_of_params() -> None:
     result = run_in_process(
         "check", "configs/tiny_lm.yaml", "--max-bytes", "1MB", "--format", "json"
     )
-    assert json.loads(result.out)["checks"][0]["value"] == "522,240 B (510.00 KiB)"
+    checks = {c["name"]: c for c in json.loads(result.out)["checks"]}
+    assert checks["max-bytes"]["value"] == "522,240 B (510.00 KiB)"
     assert "Params size: 510.00 KiB" in run_in_process("params", "configs/tiny_lm.yaml").out
 
 

@@ -223,9 +223,11 @@ def test_check_needs_no_flags_when_the_spec_carries_its_budget(specs: Path) -> N
     result = run_netinspect("check", str(specs / "small.yaml"), "--format", "json")
     assert result.code == ExitCode.CHECK_FAILED
     assert json.loads(result.out)["checks"] == [
-        {"name": "max-params", "limit": "30", "value": f"{expected}", "ok": False},
-        {"name": "expect-output", "limit": "[2, 1]", "value": str(list(out)), "ok": True},
-    ]
+        {"name": "max-params", "limit": "30", "value": f"{expected}", "ok": False,
+         "set_by": f"{specs}/small.yaml:4:15"},
+        {"name": "expect-output", "limit": "[2, 1]", "value": str(list(out)), "ok": True,
+         "set_by": f"{specs}/small.yaml:5:18"},
+    ]  # fmt: skip
 
 
 def test_a_limit_on_the_command_line_overrides_the_spec_s(specs: Path) -> None:
