@@ -744,3 +744,16 @@ case("weights-index-names-missing-shard", "weights", "params", "{dir}",
 case("weights-not-a-state-dict", "weights", "params", "{dir}/model.pt",
      files={"model.pt": b"\x80\x02]q\x00(K\x01K\x02e."},
      expect="not a readable torch.save file")  # fmt: skip
+
+# -- budget: a spec's own limits are data like the rest of it --------------------------
+case("budget-count-beyond-64-bits", "budget", "check", "{spec}",
+     spec=LINEAR + "budget: {max_params: '9223372036854775808'}\n", where="2:22",
+     expect="budget: max_params is a count")  # fmt: skip
+case("budget-ten-thousand-dimensions", "budget", "check", "{spec}", code=3,
+     spec="input: [2, 4]\n" + LINEAR + "budget: {expect_output: [" + ", ".join(["1"] * 10_000)
+     + "]}\n", expect="")  # fmt: skip
+case("budget-a-python-tag", "budget", "check", "{spec}",
+     spec=LINEAR + "budget: {max_params: !!python/object/apply:os.system [touch ran]}\n",
+     absent=("ran",), expect="tag", installed=True)  # fmt: skip
+case("budget-report-onto-a-device", "budget", "check", "{spec}", "--junit-xml", "/dev/null",
+     spec=LINEAR + "budget: {max_params: 1K}\n", expect="is not a regular file")  # fmt: skip

@@ -141,3 +141,14 @@ def test_weights_that_fail_to_load_are_one_error_per_spec(tmp_path: Path) -> Non
     assert message.startswith(
         f"model.load_state_dict(weights) would FAIL for {saved}: 2.bias (shape)"
     )
+
+
+def test_a_file_name_cannot_smuggle_a_command_of_its_own(tmp_path: Path) -> None:
+    """A spec named ``x\\n::set-env ...`` (file names may hold line breaks) stays in its
+    one escaped property: every line written is an ``::error`` or part of the summary."""
+    name = "x\n::set-env name=PATH::evil\n.yaml"
+    (tmp_path / name).write_text(BAD)
+    result = run_netinspect("check", name, "fits.yaml", "-f", "github", cwd=_specs(tmp_path))
+    commands = [line for line in result.out.splitlines() if line.startswith("::")]
+    assert len(commands) == 1
+    assert parse(commands[0] + "\n")[1]["file"] == name
