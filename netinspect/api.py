@@ -1000,9 +1000,12 @@ def initialize(
 ) -> tuple[CompiledModel, InitReport]:
     """Build the model for real on cpu under ``seed`` and apply ``rules``, last one winning.
 
-    Everything random (each layer's own init, the example input that shapes lazy layers, the
-    schemes) draws from torch's generator seeded once, so a seed gives the same weights bit
-    for bit; without one a seed is drawn and reported. The caller's RNG state is restored.
+    Everything random comes from ``seed``, so a seed gives the same weights bit for bit;
+    without one a seed is drawn and reported. The schemes' values, and each layer's own
+    default init, follow ``randomness``'s counter-based layout (they depend on the seed and
+    the tensor's name or the layer's path only, so a sharded or streamed checkpoint holds
+    the same); lazy layers, shaped by a pass on the example input, draw in that pass's
+    order from torch's generator seeded once. The caller's RNG state is restored.
     The whole run is planned on meta first (parameters, lazy layers shaped, the shaping
     pass, init's temporaries) and refused before anything is allocated when it does not fit.
     """
@@ -1041,7 +1044,7 @@ def initialize(
     _check_plan(memory, spec, "cpu", limits.max_memory)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = compile_spec(spec, "cpu", limits, uninitialized=overwritten)
+        model = compile_spec(spec, "cpu", limits, uninitialized=overwritten, seed=seed)
         if chosen:
             _forward(model, chosen, "cpu")
         ties = _tie_names(model)
@@ -1070,5 +1073,7 @@ def save_weights(
 ) -> None:
     """The initialized weights as safetensors, tied tensors stored once (see ``files``)."""
     from netinspect.files import save_weights as save
+    from netinspect.randomness import RNG_VERSION
 
-    save(model.module, path, {"seed": str(report.seed), "scheme": report.scheme}, force)
+    metadata = {"seed": str(report.seed), "scheme": report.scheme, "rng": RNG_VERSION}
+    save(model.module, path, metadata, force)

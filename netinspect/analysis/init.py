@@ -33,6 +33,7 @@ from netinspect.analysis.tensors import alias_groups
 from netinspect.builder.modules import plain_leaf
 from netinspect.builder.registry import type_problem
 from netinspect.errors import InitError, Location, NetinspectError
+from netinspect.randomness import elementwise, fill_range, generator, stream_seed
 from netinspect.spec.model import SchemeSpec, did_you_mean
 from netinspect.spec.schemes import INIT_FUNCTIONS, SCHEME_NAMES
 
@@ -394,11 +395,14 @@ def _misfit(scheme: Scheme, p: torch.Tensor) -> str:
     return ""
 
 
-def _apply(scheme: Scheme, p: nn.Parameter, name: str, where: Location) -> str:
+def _apply(scheme: Scheme, p: nn.Parameter, name: str, where: Location, seed: int) -> str:
     """Initialize ``p`` in place; returns a note when the scheme cannot apply to its shape.
 
-    A failure is the user's input (a scheme's argument that does not fit this tensor, or
-    their own function raising): an error naming the parameter and where the rule is.
+    The values come from the counter-based layout of ``randomness``: an elementwise scheme
+    chunk by chunk, each chunk from its own generator; one that needs the whole tensor from
+    one generator of the tensor's (a user's function: torch's default generator, seeded
+    for it). A failure is the user's input (a scheme's argument that does not fit this
+    tensor, or their own function raising): an error naming the parameter and the rule.
     """
     if scheme.func is None:
         return scheme.kept
@@ -413,13 +417,7 @@ def _apply(scheme: Scheme, p: nn.Parameter, name: str, where: Location) -> str:
         )
     try:
         with torch.no_grad():
-            if scheme.torch_name == "orthogonal_" and p.dtype in (torch.float16, torch.bfloat16):
-                # torch's QR has no half-precision kernel: orthogonalize in float32.
-                full = torch.empty_like(p, dtype=torch.float32)
-                scheme.func(full, **scheme.kwargs)
-                p.copy_(full)
-            else:
-                scheme.func(p, **scheme.kwargs)
+            _fill(scheme, p, name, seed)
     except NetinspectError:
         raise
     except (Exception, SystemExit) as exc:  # SystemExit: a user's function called exit()
@@ -430,6 +428,32 @@ def _apply(scheme: Scheme, p: nn.Parameter, name: str, where: Location) -> str:
             where,
         ) from None
     return ""
+
+
+def _fill(scheme: Scheme, p: torch.Tensor, name: str, seed: int) -> None:
+    assert scheme.func is not None
+    torch_name = scheme.torch_name
+    how = elementwise(torch_name, scheme.resolved, p.shape) if torch_name else None
+    if how is not None:
+        out = p if p.is_contiguous() else torch.empty_like(p, memory_format=torch.contiguous_format)
+        fill_range(out, how, seed=seed, name=name, start=0, total=p.numel())
+        if out is not p:
+            p.copy_(out)
+        return
+    if torch_name is None:  # the user's own function draws from torch's default generator
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(stream_seed(seed, name, "whole"))
+            scheme.func(p, **scheme.kwargs)
+        return
+    takes = "generator" in inspect.signature(scheme.func).parameters  # eye and dirac: none
+    extra = {"generator": generator(seed, name, "whole")} if takes else {}
+    if torch_name == "orthogonal_" and p.dtype in (torch.float16, torch.bfloat16):
+        # torch's QR has no half-precision kernel: orthogonalize in float32.
+        full = torch.empty_like(p, dtype=torch.float32)
+        scheme.func(full, **scheme.kwargs, **extra)
+        p.copy_(full)
+    else:
+        scheme.func(p, **scheme.kwargs, **extra)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -539,13 +563,14 @@ def initialize(
     *,
     model_name: str = "model",
     scheme_label: str = "init rules",
-    seed: int | None = None,
+    seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> InitReport:
-    """Apply ``rules`` to ``module`` in place and report every parameter.
+    """Apply ``rules`` to ``module`` in place under ``seed`` and report every parameter.
 
     Parameters no rule reaches keep their layer's default initialization. Ties hold: each
-    tensor is initialized once, in place, through its first name.
+    tensor is initialized once, in place, through its first name, whose values it has
+    (``randomness``: they depend on the seed, that name and the place in the tensor only).
     """
     chosen = plan(module, rules)
     default = Scheme("default", None, {})
@@ -553,7 +578,7 @@ def initialize(
     rows = []
     for done, (names, p) in enumerate(groups, start=1):
         _, _, scheme, where = chosen.get(id(p), (names[0], p, default, Location("--scheme")))
-        note = _apply(scheme, p, names[0], where)
+        note = _apply(scheme, p, names[0], where, seed)
         rows.append(statistics(names[0], p, scheme, note))
         tied_note = f"same tensor as {names[0]}"
         rows.extend(replace(rows[-1], name=alias, note=tied_note) for alias in names[1:])

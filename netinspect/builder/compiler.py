@@ -63,6 +63,7 @@ def compile_spec(
     *,
     copy_layers: bool = True,
     uninitialized: Collection[str] = (),
+    seed: int | None = None,
 ) -> CompiledModel:
     """Build the model a spec describes, within ``limits``.
 
@@ -75,7 +76,10 @@ def compile_spec(
     fresh copies of the first (``copy_layers``), several times faster than constructing
     each; the model is the same either way. On a real device, the layers at the paths in
     ``uninitialized`` get memory without their default init: for ``init``, whose schemes
-    will overwrite them (see ``analysis.init.overwritten_layers``).
+    will overwrite them (see ``analysis.init.overwritten_layers``). With a ``seed``, each
+    layer's own default init on a real device draws from a generator of its own, seeded
+    from (seed, its path) (``randomness``): a layer's values do not depend on the
+    layers built before it, so a checkpoint made a layer at a time has the same ones.
     """
     _check_count("modules", count_modules(spec), limits.max_modules, spec.model.loc)
     budget = BuildBudget(limits.max_tensors)
@@ -98,6 +102,7 @@ def compile_spec(
         spec.model.loc,
     )
     builder = _Builder(spec, torch.device(device), budget, copy_layers, frozenset(uninitialized))
+    builder.seed = seed
     if builder.copy_layers:  # the measured layers are the first of their kind
         builder.first = {key: module for key, (_, module) in prototypes.items() if module}
     built = builder.build(spec.model, "")
@@ -210,6 +215,7 @@ class _Builder:
     ):
         self.spec = spec
         self.uninitialized = uninitialized
+        self.seed: int | None = None  # a real build's: each layer's default init seeded
         self.device = device
         self.budget = budget
         self.first: dict[_CallKey, nn.Module] = {}  # modules measured before the build
@@ -240,7 +246,13 @@ class _Builder:
         if path in self.uninitialized and self.device.type != "meta":
             return build_layer(call, torch.device("meta")).to_empty(device=self.device)
         if not self.copy_layers:
-            return build_layer(call, self.device, self.budget)
+            if self.seed is None or self.device.type == "meta":
+                return build_layer(call, self.device, self.budget)
+            from netinspect.randomness import stream_seed
+
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(stream_seed(self.seed, path, "default"))
+                return build_layer(call, self.device, self.budget)
         key = _call_key(call)
         if key not in self.copiers:
             first = self.first.pop(key, None)

@@ -18,6 +18,7 @@ from netinspect.analysis.init import InitReport, ParamInit, Rule
 from netinspect.cli.options import parse_scheme
 from netinspect.errors import InitError, Location, MemoryLimitError, OptionError, OutputFileError
 from netinspect.files import atomic_write
+from netinspect.randomness import RNG_VERSION, stream_seed
 from tests.attacks import CHOICES_DECLARED
 from tests.conftest import CONFIGS, run_netinspect, sequential
 from tests.reference import REFERENCES
@@ -27,6 +28,22 @@ BIG = "model:\n  - Linear: [512, 512]\n  - Tanh\n  - Linear: [512, 256]\n"
 
 def scheme(text: str) -> Rule:
     return Rule(netinspect.scheme(parse_scheme(text)), netinspect.scheme(parse_scheme("zeros")))
+
+
+def seeded_reference(name: str, seed: int) -> nn.Module:
+    """The config in plain torch, each layer's default init run again under the generator
+    ``init`` gives it: seeded from (seed, the layer's path) (netinspect.randomness). A tied
+    tensor keeps the values of the layer that has it first, as a spec's ties: do."""
+    model = REFERENCES[name]()
+    done: set[int] = set()
+    for path, module in model.named_modules():
+        own = {id(p) for p in module.parameters(recurse=False)}
+        if not own or own & done or not hasattr(module, "reset_parameters"):
+            continue
+        done |= own
+        torch.manual_seed(stream_seed(seed, path, "default"))
+        module.reset_parameters()
+    return model
 
 
 def init_text(text: str, *rules: Rule, seed: int = 0) -> tuple[nn.Module, InitReport]:
@@ -156,8 +173,7 @@ def test_an_off_std_is_marked() -> None:
 
 def test_select_and_type_touch_exactly_the_chosen() -> None:
     text = (CONFIGS / "mlp.yaml").read_text()
-    torch.manual_seed(0)
-    reference = REFERENCES["mlp"]()  # built the same way under the same seed: the defaults
+    reference = seeded_reference("mlp", 0)  # the defaults init gives under the same seed
     xavier0 = Rule(netinspect.scheme(parse_scheme("xavier")), None, match_path="0")
     const2 = Rule(netinspect.scheme(parse_scheme("constant:val=42")), None, match_path="2")
     model, report = init_text(text, xavier0, const2, seed=0)
@@ -192,16 +208,15 @@ def test_spec_rules_apply_in_order_and_the_cli_wins() -> None:
     assert torch.all(model.get_parameter("2.weight") == 1)
 
 
-def test_default_scheme_equals_torch_building_under_the_same_seed() -> None:
+def test_default_scheme_is_each_layer_built_by_torch_under_its_own_seed() -> None:
     default = Rule(
         netinspect.scheme(parse_scheme("default")), netinspect.scheme(parse_scheme("default"))
     )
-    # Networks whose hand-written version constructs layers in file order; tied.py and
-    # tiny_lm build their shared layers first, so they draw random numbers in another order.
-    for name in ("mlp", "rgnet"):
+    # Each layer draws from a generator of its own, so the order layers are built in (the
+    # shared ones first, in tied and tiny_lm) does not matter.
+    for name in ("mlp", "rgnet", "tied", "tiny_lm"):
         model, _ = init_text((CONFIGS / f"{name}.yaml").read_text(), default, seed=7)
-        torch.manual_seed(7)
-        reference = REFERENCES[name]()
+        reference = seeded_reference(name, 7)
         ours = dict(model.named_parameters(remove_duplicate=False))
         for n, p in reference.named_parameters(remove_duplicate=False):
             assert torch.equal(ours[n], p), (name, n)
@@ -231,6 +246,7 @@ def test_ties_hold_after_init_and_after_loading_the_file(tmp_path: Path) -> None
     assert recorded == {
         "seed": "1",
         "scheme": "normal:std=0.02",
+        "rng": RNG_VERSION,
         "ties": {"head.weight": "embed.weight"},
     }
     assert fresh.get_parameter("head.weight") is fresh.get_parameter("embed.weight")
@@ -640,8 +656,7 @@ def test_scheme_default_is_the_layers_own_init_biases_included(tmp_path: Path) -
     result = run_netinspect("init", str(CONFIGS / "mlp.yaml"), "--scheme", "default",
                             "--seed", "7", "--out", str(out))  # fmt: skip
     assert result.code == 0, result.err
-    torch.manual_seed(7)
-    reference = REFERENCES["mlp"]()
+    reference = seeded_reference("mlp", 7)
     with safe_open(str(out), "pt") as f:
         for name, p in reference.named_parameters():
             assert torch.equal(f.get_tensor(name), p.detach()), name
@@ -649,3 +664,30 @@ def test_scheme_default_is_the_layers_own_init_biases_included(tmp_path: Path) -
                            "--bias", "zeros", "--format", "json")  # fmt: skip
     rows = {p["name"]: p for p in json.loads(zeros.out)["parameters"]}
     assert rows["0.bias"]["zeros"] == 1.0
+
+
+def test_a_scheme_s_values_are_torch_s_own_chunk_by_chunk(tmp_path: Path) -> None:
+    """Each chunk of 2^20 elements is torch.nn.init's scheme with that chunk's generator,
+    the bound taken from the whole tensor: here a 2,097,152-element weight, two chunks."""
+    from netinspect.randomness import CHUNK, generator
+
+    spec = tmp_path / "wide.yaml"
+    spec.write_text("model: [{Linear: [2048, 1024]}, {Linear: [1024, 3]}]\n")
+    out = tmp_path / "w.safetensors"
+    result = run_netinspect(
+        "init", str(spec), "--scheme", "kaiming", "--seed", "3", "--out", str(out)
+    )
+    assert result.code == 0, result.err
+    with safe_open(str(out), "pt") as f:
+        big, small = f.get_tensor("0.weight"), f.get_tensor("1.weight")
+    expected_small = nn.init.kaiming_uniform_(
+        torch.empty(3, 1024), generator=generator(3, "1.weight", 0)
+    )
+    assert torch.equal(small, expected_small)
+    bound = math.sqrt(3.0) * nn.init.calculate_gain("leaky_relu", 0) / math.sqrt(2048)
+    chunks = [
+        torch.empty(CHUNK).uniform_(-bound, bound, generator=generator(3, "0.weight", k))
+        for k in range(2)
+    ]
+    assert torch.equal(big.reshape(-1), torch.cat(chunks))
+    assert float(big.abs().max()) <= bound
