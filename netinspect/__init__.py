@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         load_string,
         open_source,
         params,
+        plan_checkpoint,
         plan_memory,
         plan_training,
         python_target,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         spec_schema,
         tree,
         unshaped,
+        write_checkpoint,
     )
     from netinspect.limits import Limits
 
@@ -81,6 +83,7 @@ __all__ = [
     "load_string",
     "open_source",
     "params",
+    "plan_checkpoint",
     "plan_memory",
     "plan_training",
     "python_target",
@@ -92,6 +95,7 @@ __all__ = [
     "spec_schema",
     "tree",
     "unshaped",
+    "write_checkpoint",
 ]
 
 

@@ -26,7 +26,7 @@ import math
 import os
 import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
 
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from netinspect.analysis.memory import MemoryPlan
     from netinspect.analysis.params import ParamsReport
     from netinspect.analysis.shared import SharedReport
+    from netinspect.analysis.streaming import StreamPlan
     from netinspect.analysis.training import MemoryReport, Settings
     from netinspect.analysis.tree import TreeReport
     from netinspect.builder.compiler import CompiledModel
@@ -1015,15 +1016,8 @@ def initialize(
     from netinspect.analysis.init import overwritten_layers, temporaries
     from netinspect.builder.compiler import compile_spec
 
-    if not rules:
-        raise OptionError(
-            "nothing to initialize: give --scheme, or init: rules in the spec",
-            hint="For example: netinspect init model.yaml --scheme xavier",
-        )
-    if seed is not None and not 0 <= seed < 2**64:
-        raise OptionError(f"the seed {seed} is not from 0 to 2^64 - 1", Location("--seed"))
-    if seed is None:
-        seed = random.SystemRandom().randrange(2**32)
+    _require_rules(rules)
+    seed = _init_seed(seed)
     # One plan on meta, before anything is allocated: it reports a rule that matches
     # nothing, finds the layers the rules overwrite whole (they get memory without their
     # default init: one random fill of every weight saved), and checks the memory.
@@ -1059,6 +1053,113 @@ def initialize(
     if _tie_names(model) != ties:  # init works in place; a broken tie is a bug
         raise AssertionError("initialization broke a tie between parameters")
     return model, report
+
+
+#: Hugging Face's default shard size (transformers' ``max_shard_size``, huggingface_hub's).
+DEFAULT_SHARD_SIZE = 5 * 10**9
+
+
+def plan_checkpoint(
+    spec: Spec,
+    rules: list[Rule],
+    folder: str,
+    *,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    force: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[CompiledModel, StreamPlan]:
+    """The plan of ``init --out DIR/``, made on meta before anything is allocated or
+    written: which tensors go in which shard, how each is made (chunk by chunk, or with its
+    layer), the most memory its values take at once, the bytes on disk. Refused here when
+    the folder holds a checkpoint (without ``force``), the disk has less free than the
+    checkpoint needs, or the largest unit does not fit in memory (``limits.max_memory``,
+    or what is free)."""
+    from netinspect.analysis.streaming import plan_stream
+    from netinspect.builder.compiler import compile_spec
+    from netinspect.weights import writer
+
+    _require_rules(rules)
+    if shard_size < 1:
+        raise OptionError("the shard size must be at least 1 byte", Location("--shard-size"))
+    planned = compile_spec(spec, "meta", limits)
+    if unshaped(planned) > 0:
+        raise OptionError(
+            "init --out DIR/ writes a layer at a time and cannot shape lazy layers, whose "
+            "shapes come from a forward pass over the whole model",
+            spec.model.loc,
+            "Give those layers their sizes (Linear instead of LazyLinear), or write one "
+            "file (--out FILE.safetensors).",
+        )
+    stream_plan = plan_stream(planned, rules, shard_size)
+    allowed = limits.max_memory if limits.max_memory is not None else available_memory()
+    if stream_plan.largest_unit > allowed:
+        from netinspect.render.units import size
+
+        raise MemoryLimitError(
+            f"writing {spec.name} a layer at a time needs {size(stream_plan.largest_unit)} "
+            f"for its largest layer, but only {size(allowed)} is "
+            f"{'allowed' if limits.max_memory is not None else 'free'}",
+            spec.model.loc,
+        )
+    writer.prepare(folder, force=force)
+    free = writer.check_disk(folder, stream_plan.total + 2**20 * len(stream_plan.shards))
+    return planned, dataclasses.replace(stream_plan, disk_free=free)
+
+
+def write_checkpoint(
+    planned: CompiledModel,
+    stream_plan: StreamPlan,
+    folder: str,
+    *,
+    seed: int | None = None,
+    scheme_label: str = "init rules",
+    progress: Callable[[int, int], None] | None = None,
+) -> InitReport:
+    """Make and write the checkpoint :func:`plan_checkpoint` planned, a tensor (or a chunk)
+    at a time, with exactly the values ``init --out FILE`` gives for ``seed``; its report."""
+    import json
+
+    from netinspect.analysis.streaming import maker, report
+    from netinspect.randomness import RNG_VERSION
+    from netinspect.weights import writer
+
+    seed = _init_seed(seed)
+    make = maker(planned, seed)
+    ours = {"seed": str(seed), "scheme": scheme_label, "rng": RNG_VERSION}
+    total = len(stream_plan.units)
+    by_name = {u.entry.name: u for u in stream_plan.units}
+    done = [0]
+
+    def data(entry: writer.Entry) -> Iterator[writer.Bytes]:
+        yield from make.data(by_name[entry.name])
+        done[0] += 1
+        if progress:
+            progress(done[0], total)
+
+    metadata = {
+        "format": "pt",
+        "netinspect": json.dumps({**ours, "ties": stream_plan.ties}, sort_keys=True),
+    }
+    writer.write(
+        folder, stream_plan.shards, data, metadata=metadata,
+        index_metadata={"netinspect": {**ours, "ties": stream_plan.ties}},
+    )  # fmt: skip
+    return report(planned, stream_plan, make, scheme_label=scheme_label, seed=seed)
+
+
+def _require_rules(rules: list[Rule]) -> None:
+    if not rules:
+        raise OptionError(
+            "nothing to initialize: give --scheme, or init: rules in the spec",
+            hint="For example: netinspect init model.yaml --scheme xavier",
+        )
+
+
+def _init_seed(seed: int | None) -> int:
+    """The seed given (0 to 2^64 - 1), or one drawn."""
+    if seed is not None and not 0 <= seed < 2**64:
+        raise OptionError(f"the seed {seed} is not from 0 to 2^64 - 1", Location("--seed"))
+    return random.SystemRandom().randrange(2**32) if seed is None else seed
 
 
 def _tie_names(model: CompiledModel) -> list[list[str]]:

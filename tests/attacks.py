@@ -602,7 +602,10 @@ case("output-name-too-long", "output", *OUT, "{dir}/" + "n" * 300, spec=LINEAR,
 case("output-fifo", "output", *OUT, "{dir}/pipe", spec=LINEAR, setup={"fifo": "pipe"},
      expect="is not a regular file")  # fmt: skip
 case("output-device", "output", *OUT, "/dev/null", spec=LINEAR, expect="is not a regular file")
-case("output-directory", "output", *OUT, "{dir}", spec=LINEAR, expect="is a directory")
+# A folder is where a sharded checkpoint goes; one already there is kept without --force.
+case("output-directory", "output", "init", "{spec}", "--scheme", "zeros", "--out", "{dir}",
+     spec=LINEAR, files={"model.safetensors": "old"},
+     expect="already holds a checkpoint")  # fmt: skip
 case("output-symlink", "output", *OUT, "{dir}/link", spec=LINEAR, setup={"symlink": "link"},
      expect="is not a regular file")  # fmt: skip
 case("output-exists", "output", "init", "{spec}", "--scheme", "zeros", "--out", "{dir}/old",

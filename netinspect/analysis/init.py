@@ -395,7 +395,7 @@ def _misfit(scheme: Scheme, p: torch.Tensor) -> str:
     return ""
 
 
-def _apply(scheme: Scheme, p: nn.Parameter, name: str, where: Location, seed: int) -> str:
+def _apply(scheme: Scheme, p: torch.Tensor, name: str, where: Location, seed: int) -> str:
     """Initialize ``p`` in place; returns a note when the scheme cannot apply to its shape.
 
     The values come from the counter-based layout of ``randomness``: an elementwise scheme
@@ -507,42 +507,73 @@ def _fills(scheme: Scheme, p: torch.Tensor) -> bool:
 _BLOCK = 1 << 16  # elements per block: 256 KB of float32, in cache for all of its passes
 
 
-def _summary(t: torch.Tensor) -> tuple[float, float, float, float, int]:
-    """mean, std (population), min, max and the count of non-zeros of ``t``, in one sweep.
+class Moments:
+    """mean, std (population), min, max and the count of non-zeros of a tensor seen block by
+    block (:func:`_summary` over a whole tensor; a streamed one chunk by chunk, each chunk a
+    whole number of blocks, so both see the same blocks and give the same bits).
 
-    A tensor is read block by block, and each block's passes (min and max, centring, sum,
-    norm, non-zeros) run while it is in cache: one trip through memory instead of six, and
-    twice as fast as ``torch.std_mean`` plus ``count_nonzero``. Blocks are centred in
-    float64 near the mean (the first block's mean c): mean = c + E[x - c] and
-    var = E[(x - c)²] - E[x - c]² then agree with float64 ``std_mean`` to about 1e-12,
-    even when the mean dwarfs the std (normal(0.5, 0.02)). A constant tensor gets exactly 0.
+    Each block's passes (min and max, centring, sum, norm, non-zeros) run while it is in
+    cache: one trip through memory instead of six, and twice as fast as ``torch.std_mean``
+    plus ``count_nonzero``. Blocks are centred in float64 near the mean (the first block's
+    mean c): mean = c + E[x - c] and var = E[(x - c)²] - E[x - c]² then agree with float64
+    ``std_mean`` to about 1e-12, even when the mean dwarfs the std (normal(0.5, 0.02)). A
+    constant tensor gets exactly 0.
     """
-    flat = t.reshape(-1)
-    n = flat.numel()
-    if n == 0:
-        return 0.0, 0.0, 0.0, 0.0, 0
-    centre = float(flat[:_BLOCK].sum(dtype=torch.float64)) / min(n, _BLOCK)
-    low, high, shift, square, nonzero = math.inf, -math.inf, 0.0, 0.0, 0
-    for block in torch.split(flat, _BLOCK):
-        block_low, block_high = torch.aminmax(block)
-        low, high = min(low, float(block_low)), max(high, float(block_high))
-        centred = block.to(torch.float64) - centre  # exact: float32 data fits in float64
-        shift += float(centred.sum())
-        square += float(torch.linalg.vector_norm(centred)) ** 2
-        nonzero += int(torch.count_nonzero(block))
-    if low == high:
-        return low, 0.0, low, high, nonzero
-    offset = shift / n
-    return centre + offset, math.sqrt(max(square / n - offset * offset, 0.0)), low, high, nonzero
+
+    def __init__(self) -> None:
+        self.centre: float | None = None
+        self.n, self.nonzero = 0, 0
+        self.low, self.high, self.shift, self.square = math.inf, -math.inf, 0.0, 0.0
+
+    def add(self, flat: torch.Tensor) -> None:
+        """The next elements, in order (float32 or float64, flat)."""
+        for block in torch.split(flat, _BLOCK):
+            if self.centre is None:
+                self.centre = float(block.sum(dtype=torch.float64)) / block.numel()
+            block_low, block_high = torch.aminmax(block)
+            self.low, self.high = min(self.low, float(block_low)), max(self.high, float(block_high))
+            centred = block.to(torch.float64) - self.centre  # exact: float32 fits in float64
+            self.shift += float(centred.sum())
+            self.square += float(torch.linalg.vector_norm(centred)) ** 2
+            self.nonzero += int(torch.count_nonzero(block))
+            self.n += block.numel()
+
+    def result(self) -> tuple[float, float, float, float, int]:
+        if self.n == 0 or self.centre is None:
+            return 0.0, 0.0, 0.0, 0.0, 0
+        if self.low == self.high:
+            return self.low, 0.0, self.low, self.high, self.nonzero
+        offset = self.shift / self.n
+        std = math.sqrt(max(self.square / self.n - offset * offset, 0.0))
+        return self.centre + offset, std, self.low, self.high, self.nonzero
+
+
+def _summary(t: torch.Tensor) -> tuple[float, float, float, float, int]:
+    """mean, std (population), min, max and the count of non-zeros of ``t``, in one sweep."""
+    moments = Moments()
+    moments.add(t.reshape(-1))
+    return moments.result()
 
 
 def statistics(name: str, p: torch.Tensor, scheme: Scheme, note: str = "") -> ParamInit:
     t = p.detach()
     if t.dtype not in (torch.float32, torch.float64):
         t = t.float()  # half types: measure in float32
-    mean, std, low, high, nonzero = _summary(t)
+    return measured(name, t, _summary(t), scheme, note)
+
+
+def measured(
+    name: str,
+    shape_of: torch.Tensor,
+    summary: tuple[float, float, float, float, int],
+    scheme: Scheme,
+    note: str = "",
+) -> ParamInit:
+    """The report's row for a tensor (``shape_of``: it, or its meta twin) whose values had
+    ``summary`` (:class:`Moments`)."""
+    mean, std, low, high, nonzero = summary
     applied = scheme if not note else Scheme("default", None, {})
-    expected = expected_std(applied, t) if applied.func is not None else None
+    expected = expected_std(applied, shape_of) if applied.func is not None else None
     return ParamInit(
         name=name,
         scheme=applied.label,
@@ -550,9 +581,9 @@ def statistics(name: str, p: torch.Tensor, scheme: Scheme, note: str = "") -> Pa
         std=std,
         min=low,
         max=high,
-        zeros=1 - nonzero / max(t.numel(), 1),
+        zeros=1 - nonzero / max(shape_of.numel(), 1),
         expected_std=expected,
-        off=_is_off(std, expected, t.numel()),
+        off=_is_off(std, expected, shape_of.numel()),
         note=note,
     )
 

@@ -50,6 +50,11 @@ class CompiledModel:
     module: nn.Module
     spec: Spec | None
     origins: dict[int, Location] = field(default_factory=dict)
+    # The spec's layer calls by the path each was built at (a shared one: its first), and
+    # for each tensor (by identity) the call's path and its name within that layer: which
+    # construction made its values (a tied tensor's: the tie's first name's layer).
+    layers: dict[str, LayerCall] = field(default_factory=dict)
+    made_by: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def origin(self, module: nn.Module) -> Location | None:
         """The spec location that defines ``module`` (by identity), if it came from the spec."""
@@ -120,7 +125,7 @@ def compile_spec(
             aliases.setdefault(id(p), []).append(name)
         for tie in spec.ties:
             _apply_tie(root, tie, names, aliases)
-    return CompiledModel(spec.name, root, spec, builder.origins)
+    return CompiledModel(spec.name, root, spec, builder.origins, builder.calls, builder.made_by)
 
 
 class Sequential(nn.Sequential):
@@ -216,6 +221,8 @@ class _Builder:
         self.spec = spec
         self.uninitialized = uninitialized
         self.seed: int | None = None  # a real build's: each layer's default init seeded
+        self.calls: dict[str, LayerCall] = {}
+        self.made_by: dict[int, tuple[str, str]] = {}
         self.device = device
         self.budget = budget
         self.first: dict[_CallKey, nn.Module] = {}  # modules measured before the build
@@ -233,7 +240,11 @@ class _Builder:
     def build(self, layer: Layer, path: str) -> nn.Module:
         """The module for ``layer``, which goes at ``path`` (its first path, if shared)."""
         if isinstance(layer, LayerCall):
-            return self.record(self.layer(layer, path), layer)
+            module = self.layer(layer, path)
+            self.calls[path] = layer
+            for local, t in [*module.named_parameters(), *module.named_buffers()]:
+                self.made_by.setdefault(id(t), (path, local))
+            return self.record(module, layer)
         if isinstance(layer, BlockUse):
             return self.build(self.spec.blocks[layer.name], path)  # fresh at every use
         if isinstance(layer, SharedUse):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -553,9 +554,23 @@ def init(
         ),
     ] = None,
     out: Annotated[
-        str | None, typer.Option("--out", "-o", help="Write the weights here (safetensors).")
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the weights here: FILE.safetensors, or DIR/ for Hugging Face's "
+            "sharded layout, written a tensor at a time.",
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
+    shard_size: Annotated[
+        str | None,
+        typer.Option(
+            "--shard-size",
+            metavar="SIZE",
+            help="With --out DIR/: the most data in one shard (default 5GB, as Hugging Face).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
     allow_import: Annotated[
         bool,
         typer.Option(
@@ -576,7 +591,10 @@ def init(
     """
     loaded = _spec(spec, limits)
     process.allocating()  # real weights
-    if out is not None:
+    sharded = out is not None and (
+        out.endswith(("/", os.sep)) or os.path.isdir(out) or shard_size is not None
+    )
+    if out is not None and not sharded:
         api.check_output(out, force=force)  # before the real work, not after it
     rules = api.spec_rules(loaded)  # built-in schemes only, whatever --allow-import says
     if scheme is not None:
@@ -588,6 +606,11 @@ def init(
             parse_scheme(bias, "--bias"), allow_import=allow_import, import_path=search
         )
         rules.append(api.rule(weight, bias_scheme, layer_type=layer_type, select=select))
+    if sharded:
+        assert out is not None
+        size = parse_size(shard_size, "--shard-size") if shard_size else api.DEFAULT_SHARD_SIZE
+        _init_sharded(loaded, rules, out, size, seed, scheme or "init rules", force, output, limits)
+        return
     # Only a model with lazy layers needs an input; init uses the spec's when none is given.
     chosen = _given(loaded, example) if example.inputs or loaded.inputs else ()
     with progress("initializing") as update:
@@ -606,6 +629,35 @@ def init(
     from netinspect.render.text import init_table
 
     emit(report, output, lambda r: init_table(r, out), lambda r: init_json(r, out))
+
+
+def _init_sharded(
+    loaded: Spec,
+    rules: list[Any],
+    folder: str,
+    shard_size: int,
+    seed: int | None,
+    label: str,
+    force: bool,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """``init --out DIR/``: the plan on stderr first, then the checkpoint, then the report."""
+    from netinspect.render.json import checkpoint_plan_json, init_json
+    from netinspect.render.text import checkpoint_plan, init_table
+
+    planned, plan = api.plan_checkpoint(
+        loaded, rules, folder, shard_size=shard_size, force=force, limits=limits
+    )
+    print_stderr(checkpoint_plan(plan, folder))
+    with progress("initializing") as update:
+        report = api.write_checkpoint(
+            planned, plan, folder, seed=seed, scheme_label=label, progress=update
+        )
+    emit(
+        report, output, lambda r: init_table(r, folder, len(plan.shards)),
+        lambda r: {**init_json(r, folder), "plan": checkpoint_plan_json(plan)},
+    )  # fmt: skip
 
 
 @command({**INSPECTS, "training": options.training})

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
     from netinspect.analysis.loadcheck import LoadReport
     from netinspect.analysis.params import ParamsReport
     from netinspect.analysis.shared import SharedReport
+    from netinspect.analysis.streaming import StreamPlan
     from netinspect.analysis.training import MemoryReport
     from netinspect.analysis.tree import TreeNode, TreeReport
 
@@ -133,6 +134,20 @@ def init_json(report: InitReport, saved_to: str | None = None) -> dict[str, Any]
             for p in report.parameters
         ],
         "out": saved_to,
+    }
+
+
+def checkpoint_plan_json(plan: StreamPlan) -> dict[str, Any]:
+    """``init --out DIR/``'s plan: every figure in bytes."""
+    return {
+        "shards": [
+            {"file": s.file, "bytes": s.nbytes, "tensors": len(s.entries)} for s in plan.shards
+        ],
+        "total_bytes": plan.total,
+        "largest_unit_bytes": plan.largest_unit,
+        "tensors_made_with_their_layer": plan.layer_units,
+        "disk_free_bytes": plan.disk_free,
+        "ties": plan.ties,
     }
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
     from netinspect.analysis.loadcheck import LoadReport
     from netinspect.analysis.params import ParamRow, ParamsReport
     from netinspect.analysis.shared import SharedReport
+    from netinspect.analysis.streaming import StreamPlan
     from netinspect.analysis.training import MemoryReport
     from netinspect.analysis.tree import TreeNode, TreeReport
 
@@ -306,7 +307,9 @@ def _g(x: float) -> str:
     return f"{x:.4g}"
 
 
-def init_table(report: InitReport, saved_to: str | None = None) -> RenderableType:
+def init_table(
+    report: InitReport, saved_to: str | None = None, shards: int | None = None
+) -> RenderableType:
     numbers = ("Mean", "Std", "Expected std", "Min", "Max", "Zeros")
     sheet = _sheet(
         report.model,
@@ -336,10 +339,32 @@ def init_table(report: InitReport, saved_to: str | None = None) -> RenderableTyp
     lines = [f"Seed: {report.seed} (repeat with --seed {report.seed})"]
     if off:
         lines.append(f"! {off} measured std further from the scheme's than sampling explains")
-    if saved_to:
+    if saved_to and shards:
+        files = (
+            f"{shards} safetensors shards and their index" if shards > 1 else "one safetensors file"
+        )
+        lines.append(
+            f"Saved: {saved_to} ({files}, Hugging Face's layout; tied parameters stored once)"
+        )
+    elif saved_to:
         lines.append(f"Saved: {saved_to} (safetensors; tied parameters stored once)")
     sheet.after = Text("\n".join(lines))
     return sheet
+
+
+def checkpoint_plan(plan: StreamPlan, folder: str) -> str:
+    """One paragraph: what ``init --out DIR/`` will write and take, before it starts."""
+    count = len(plan.shards)
+    shards = ", ".join(f"{s.file} {units.size(s.nbytes)}" for s in plan.shards[:3])
+    more = f" and {count - 3} more" if count > 3 else ""
+    layers = plan.layer_units
+    whose = "their" if layers != 1 else "its"
+    with_layer = f"; {layers} tensor{'s' * (layers != 1)} made with {whose} layer" if layers else ""
+    return (
+        f"plan: {folder}: {count} shard{'s' * (count != 1)}, {units.size(plan.total)} "
+        f"({shards}{more}); values in memory at most {units.size(plan.largest_unit)} at a "
+        f"time{with_layer}; disk: {units.size(plan.total)} of {units.size(plan.disk_free)} free"
+    )
 
 
 def check_table(report: CheckReport) -> RenderableType:

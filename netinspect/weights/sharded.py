@@ -37,8 +37,9 @@ def index_of(path: str) -> str | None:
 def read(
     path: str, max_header_bytes: int = safetensors.MAX_HEADER_BYTES
 ) -> safetensors.WeightsFile:
-    """Every tensor of the checkpoint whose index is at ``path``."""
-    weight_map = _weight_map(path)
+    """Every tensor of the checkpoint whose index is at ``path``, and the names netinspect
+    stored once for a tie (``metadata.netinspect.ties`` in the index)."""
+    weight_map, aliases = _weight_map(path)
     folder = os.path.dirname(path) or "."
     by_shard: dict[str, set[str]] = {}
     for name, shard in weight_map.items():
@@ -57,7 +58,7 @@ def read(
         _agree(path, names - held, "the index puts ", f" in {shard}, which does not hold it")
         _agree(path, held - names, f"{shard} holds ", ", which the index does not name")
         tensors.extend(header.tensors)
-    return safetensors.WeightsFile(path, tuple(sorted(tensors, key=lambda t: t.name)))
+    return safetensors.WeightsFile(path, tuple(sorted(tensors, key=lambda t: t.name)), aliases)
 
 
 def _agree(path: str, differ: set[str], before: str, after: str) -> None:
@@ -69,7 +70,7 @@ def _agree(path: str, differ: set[str], before: str, after: str) -> None:
         raise WeightsError(f"{before}{first!r}{after}{more}", Location(path))
 
 
-def _weight_map(path: str) -> dict[str, str]:
+def _weight_map(path: str) -> tuple[dict[str, str], dict[str, str]]:
     try:
         size = os.path.getsize(path)
         if size > MAX_INDEX_BYTES:
@@ -91,4 +92,14 @@ def _weight_map(path: str) -> dict[str, str]:
         raise WeightsError(
             'the index has no "weight_map" of tensor name to shard file', Location(path)
         )
-    return weight_map
+    metadata = index.get("metadata")
+    ours = metadata.get("netinspect") if isinstance(metadata, dict) else None
+    ties = ours.get("ties", {}) if isinstance(ours, dict) else {}
+    if not isinstance(ties, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v in weight_map for k, v in ties.items()
+    ):
+        raise WeightsError(
+            "its netinspect metadata does not hold ties of stored names as netinspect writes them",
+            Location(path),
+        )
+    return weight_map, dict(ties)
