@@ -53,6 +53,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/memory_truth.py
 	$(BIN)/python bench/weights.py
 	$(BIN)/python bench/ci_scale.py
+	$(BIN)/python bench/init_stream.py
 
 # The declared torch range tested at both ends (README, "Compatibility"): the oldest release
 # pyproject.toml admits and the newest on PyPI, each in its own venv under .venv-compat/.
