@@ -37,6 +37,7 @@ from netinspect.errors import (
     MemoryLimitError,
     NetinspectError,
     OptionError,
+    OutputFileError,
     SpecFileError,
 )
 from netinspect.limits import DEFAULT_LIMITS, Limits
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
     from netinspect.analysis.check import CheckReport, CheckRun
     from netinspect.analysis.diff import DiffReport
+    from netinspect.analysis.distributed import RankReport
     from netinspect.analysis.dryrun import DryRunReport, Example
     from netinspect.analysis.init import InitReport, Rule, Scheme
     from netinspect.analysis.loadcheck import LoadReport
@@ -1145,6 +1147,58 @@ def write_checkpoint(
         index_metadata={"netinspect": {**ours, "ties": stream_plan.ties}},
     )  # fmt: skip
     return report(planned, stream_plan, make, scheme_label=scheme_label, seed=seed)
+
+
+def world_size() -> int:
+    """How many processes torchrun started for this command (1 without torchrun)."""
+    from netinspect.analysis.distributed import world_size as size
+
+    return size()
+
+
+def rank() -> int:
+    """This process's rank among them (0 without torchrun)."""
+    from netinspect.analysis.distributed import rank as which
+
+    return which()
+
+
+def init_across_ranks(
+    spec: Spec,
+    rules: list[Rule],
+    folder: str,
+    *,
+    seed: int | None = None,
+    scheme_label: str = "init rules",
+    force: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+) -> RankReport:
+    """``torchrun -m netinspect init``: this rank's part of a ``torch.distributed.checkpoint``
+    in ``folder`` (see ``analysis.distributed``), with exactly the values one process makes
+    for ``seed`` (rank 0's, on every rank). Every rank checks what it was given before the
+    ranks meet, so a refusal is every rank's and none waits for the others."""
+    from netinspect.analysis.distributed import agree_seed, make_shards
+    from netinspect.analysis.streaming import plan_stream
+    from netinspect.builder.compiler import compile_spec
+
+    _require_rules(rules)
+    planned = compile_spec(spec, "meta", limits)
+    if unshaped(planned) > 0:
+        raise OptionError(
+            "a model with lazy layers cannot be initialized across ranks: their shapes come "
+            "from a forward pass over the whole model",
+            spec.model.loc,
+            "Give those layers their sizes (Linear instead of LazyLinear).",
+        )
+    if os.path.exists(os.path.join(folder, ".metadata")) and not force:
+        raise OutputFileError(
+            f"{folder} already holds a checkpoint (.metadata)",
+            Location(folder),
+            "Pass --force to replace it.",
+        )
+    stream_plan = plan_stream(planned, rules, 2**63 - 1)
+    seed = agree_seed(_init_seed(seed))
+    return make_shards(planned, stream_plan, folder, seed=seed, scheme=scheme_label)
 
 
 def _require_rules(rules: list[Rule]) -> None:

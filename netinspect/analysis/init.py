@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
@@ -440,20 +441,34 @@ def _fill(scheme: Scheme, p: torch.Tensor, name: str, seed: int) -> None:
         if out is not p:
             p.copy_(out)
         return
-    if torch_name is None:  # the user's own function draws from torch's default generator
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(stream_seed(seed, name, "whole"))
-            scheme.func(p, **scheme.kwargs)
-        return
-    takes = "generator" in inspect.signature(scheme.func).parameters  # eye and dirac: none
-    extra = {"generator": generator(seed, name, "whole")} if takes else {}
-    if torch_name == "orthogonal_" and p.dtype in (torch.float16, torch.bfloat16):
-        # torch's QR has no half-precision kernel: orthogonalize in float32.
-        full = torch.empty_like(p, dtype=torch.float32)
-        scheme.func(full, **scheme.kwargs, **extra)
-        p.copy_(full)
-    else:
-        scheme.func(p, **scheme.kwargs, **extra)
+    with _one_thread():
+        if torch_name is None:  # the user's own function draws from torch's default generator
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(stream_seed(seed, name, "whole"))
+                scheme.func(p, **scheme.kwargs)
+            return
+        takes = "generator" in inspect.signature(scheme.func).parameters  # eye, dirac: none
+        extra = {"generator": generator(seed, name, "whole")} if takes else {}
+        if torch_name == "orthogonal_" and p.dtype in (torch.float16, torch.bfloat16):
+            # torch's QR has no half-precision kernel: orthogonalize in float32.
+            full = torch.empty_like(p, dtype=torch.float32)
+            scheme.func(full, **scheme.kwargs, **extra)
+            p.copy_(full)
+        else:
+            scheme.func(p, **scheme.kwargs, **extra)
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """A whole-tensor scheme on one thread: ``orthogonal``'s QR gives other bits on two
+    threads than on one, and a rank of torchrun runs on one (OMP_NUM_THREADS=1), so every
+    way of writing a checkpoint computes it on one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -606,6 +606,13 @@ def init(
             parse_scheme(bias, "--bias"), allow_import=allow_import, import_path=search
         )
         rules.append(api.rule(weight, bias_scheme, layer_type=layer_type, select=select))
+    if api.world_size() > 1:  # started by torchrun: each rank makes its part
+        if out is None:
+            raise OptionError(
+                "init across ranks writes a checkpoint: give --out DIR/", Location("--out")
+            )
+        _init_ranks(loaded, rules, out, seed, scheme or "init rules", force, output, limits)
+        return
     if sharded:
         assert out is not None
         size = parse_size(shard_size, "--shard-size") if shard_size else api.DEFAULT_SHARD_SIZE
@@ -658,6 +665,27 @@ def _init_sharded(
         report, output, lambda r: init_table(r, folder, len(plan.shards)),
         lambda r: {**init_json(r, folder), "plan": checkpoint_plan_json(plan)},
     )  # fmt: skip
+
+
+def _init_ranks(
+    loaded: Spec,
+    rules: list[Any],
+    folder: str,
+    seed: int | None,
+    label: str,
+    force: bool,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """``torchrun -m netinspect init``: every rank works; rank 0 alone reports."""
+    from netinspect.render.json import ranks_json
+    from netinspect.render.text import ranks_text
+
+    report = api.init_across_ranks(
+        loaded, rules, folder, seed=seed, scheme_label=label, force=force, limits=limits
+    )
+    if api.rank() == 0:
+        emit(report, output, lambda r: ranks_text(r, folder), lambda r: ranks_json(r, folder))
 
 
 @command({**INSPECTS, "training": options.training})

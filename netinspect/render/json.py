@@ -9,6 +9,7 @@ from netinspect.render.units import budget
 if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
     from netinspect.analysis.check import CheckReport
     from netinspect.analysis.diff import DiffReport
+    from netinspect.analysis.distributed import RankReport
     from netinspect.analysis.dryrun import DryRunReport
     from netinspect.analysis.init import InitReport
     from netinspect.analysis.loadcheck import Entry as LoadEntry
@@ -148,6 +149,21 @@ def checkpoint_plan_json(plan: StreamPlan) -> dict[str, Any]:
         "tensors_made_with_their_layer": plan.layer_units,
         "disk_free_bytes": plan.disk_free,
         "ties": plan.ties,
+    }
+
+
+def ranks_json(report: RankReport, folder: str) -> dict[str, Any]:
+    return {
+        "model": report.model,
+        "scheme": report.scheme,
+        "seed": report.seed,
+        "ranks": report.ranks,
+        "tensors": report.tensors,
+        "bytes": report.bytes,
+        "rank0_bytes": report.local_bytes,
+        "ties": report.ties,
+        "out": folder,
+        "format": "dcp",
     }
 
 

@@ -18,6 +18,7 @@ from netinspect.render.units import printable
 if TYPE_CHECKING:  # reports are plain data: rendering them needs no torch
     from netinspect.analysis.check import CheckReport
     from netinspect.analysis.diff import DiffReport
+    from netinspect.analysis.distributed import RankReport
     from netinspect.analysis.dryrun import DryRunReport
     from netinspect.analysis.init import InitReport
     from netinspect.analysis.loadcheck import Entry as LoadEntry
@@ -365,6 +366,20 @@ def checkpoint_plan(plan: StreamPlan, folder: str) -> str:
         f"({shards}{more}); values in memory at most {units.size(plan.largest_unit)} at a "
         f"time{with_layer}; disk: {units.size(plan.total)} of {units.size(plan.disk_free)} free"
     )
+
+
+def ranks_text(report: RankReport, folder: str) -> RenderableType:
+    """What ``torchrun -m netinspect init`` wrote, said by rank 0."""
+    ties = len(report.ties)
+    lines = [
+        f"{printable(report.model)}: {report.tensors} tensors, {units.size(report.bytes)}, "
+        f"initialized by {report.ranks} ranks ({report.scheme}; each rank's rows "
+        f"{units.size(report.local_bytes)} on rank 0)",
+        f"Seed: {report.seed} (repeat with --seed {report.seed})",
+        f"Saved: {folder} (torch.distributed.checkpoint; {ties} tied name"
+        f"{'s' * (ties != 1)} stored once, recorded in netinspect.json)",
+    ]
+    return Text("\n".join(lines))
 
 
 def check_table(report: CheckReport) -> RenderableType:
