@@ -54,6 +54,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/weights.py
 	$(BIN)/python bench/ci_scale.py
 	$(BIN)/python bench/init_stream.py
+	$(BIN)/python bench/init_ranks.py
 
 # The declared torch range tested at both ends (README, "Compatibility"): the oldest release
 # pyproject.toml admits and the newest on PyPI, each in its own venv under .venv-compat/.

@@ -1172,11 +1172,14 @@ def init_across_ranks(
     scheme_label: str = "init rules",
     force: bool = False,
     limits: Limits = DEFAULT_LIMITS,
+    progress_note: Callable[[StreamPlan, int], None] | None = None,
 ) -> RankReport:
     """``torchrun -m netinspect init``: this rank's part of a ``torch.distributed.checkpoint``
     in ``folder`` (see ``analysis.distributed``), with exactly the values one process makes
     for ``seed`` (rank 0's, on every rank). Every rank checks what it was given before the
-    ranks meet, so a refusal is every rank's and none waits for the others."""
+    ranks meet, so a refusal is every rank's and none waits for the others (refused when a
+    rank's share does not fit in memory). ``progress_note(plan, bytes per rank)`` is called
+    on rank 0 before any tensor is made."""
     from netinspect.analysis.distributed import agree_seed, make_shards
     from netinspect.analysis.streaming import plan_stream
     from netinspect.builder.compiler import compile_spec
@@ -1197,8 +1200,28 @@ def init_across_ranks(
             "Pass --force to replace it.",
         )
     stream_plan = plan_stream(planned, rules, 2**63 - 1)
+    need = rank_memory(stream_plan, world_size())
+    allowed = limits.max_memory if limits.max_memory is not None else available_memory()
+    if need > allowed:
+        from netinspect.render.units import size
+
+        raise MemoryLimitError(
+            f"each of {world_size()} ranks needs about {size(need)} (its rows, and the "
+            f"largest layer made whole), but only {size(allowed)} is "
+            f"{'allowed' if limits.max_memory is not None else 'free'}",
+            spec.model.loc,
+            "Start more ranks (torchrun --nproc-per-node), or on more machines.",
+        )
     seed = agree_seed(_init_seed(seed))
+    if progress_note is not None and rank() == 0:
+        progress_note(stream_plan, need)
     return make_shards(planned, stream_plan, folder, seed=seed, scheme=scheme_label)
+
+
+def rank_memory(stream_plan: StreamPlan, ranks: int) -> int:
+    """What one rank holds at most: its rows of every tensor (DCP saves them all at once),
+    and the largest layer made whole, or chunk, beside them."""
+    return -(-stream_plan.total // ranks) + stream_plan.largest_unit
 
 
 def _require_rules(rules: list[Rule]) -> None:

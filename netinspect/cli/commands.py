@@ -679,11 +679,12 @@ def _init_ranks(
 ) -> None:
     """``torchrun -m netinspect init``: every rank works; rank 0 alone reports."""
     from netinspect.render.json import ranks_json
-    from netinspect.render.text import ranks_text
+    from netinspect.render.text import ranks_plan, ranks_text
 
     report = api.init_across_ranks(
-        loaded, rules, folder, seed=seed, scheme_label=label, force=force, limits=limits
-    )
+        loaded, rules, folder, seed=seed, scheme_label=label, force=force, limits=limits,
+        progress_note=lambda plan, need: print_stderr(ranks_plan(plan, need, folder)),
+    )  # fmt: skip
     if api.rank() == 0:
         emit(report, output, lambda r: ranks_text(r, folder), lambda r: ranks_json(r, folder))
 

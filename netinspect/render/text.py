@@ -368,6 +368,16 @@ def checkpoint_plan(plan: StreamPlan, folder: str) -> str:
     )
 
 
+def ranks_plan(plan: StreamPlan, per_rank: int, folder: str) -> str:
+    """What ``torchrun -m netinspect init`` will write and take, said by rank 0 first."""
+    return (
+        f"plan: {folder}: {len(plan.units)} tensors, {units.size(plan.total)} in "
+        "torch.distributed.checkpoint; each rank holds at most about "
+        f"{units.size(per_rank)} (its rows, and {units.size(plan.largest_unit)} made whole "
+        "at a time)"
+    )
+
+
 def ranks_text(report: RankReport, folder: str) -> RenderableType:
     """What ``torchrun -m netinspect init`` wrote, said by rank 0."""
     ties = len(report.ties)
