@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from netinspect.analysis.tree import TreeReport
     from netinspect.builder.compiler import CompiledModel
     from netinspect.weights.safetensors import WeightsFile
+    from netinspect.weights.writer import Bytes, Entry
 
 
 @dataclass(frozen=True)
@@ -1069,6 +1070,7 @@ def plan_checkpoint(
     shard_size: int = DEFAULT_SHARD_SIZE,
     force: bool = False,
     limits: Limits = DEFAULT_LIMITS,
+    remove_index: bool = True,
 ) -> tuple[CompiledModel, StreamPlan]:
     """The plan of ``init --out DIR/``, made on meta before anything is allocated or
     written: which tensors go in which shard, how each is made (chunk by chunk, or with its
@@ -1103,7 +1105,7 @@ def plan_checkpoint(
             f"{'allowed' if limits.max_memory is not None else 'free'}",
             spec.model.loc,
         )
-    writer.prepare(folder, force=force)
+    writer.prepare(folder, force=force, remove_index=remove_index)
     free = writer.check_disk(folder, stream_plan.total + 2**20 * len(stream_plan.shards))
     return planned, dataclasses.replace(stream_plan, disk_free=free)
 
@@ -1119,34 +1121,88 @@ def write_checkpoint(
 ) -> InitReport:
     """Make and write the checkpoint :func:`plan_checkpoint` planned, a tensor (or a chunk)
     at a time, with exactly the values ``init --out FILE`` gives for ``seed``; its report."""
-    import json
-
-    from netinspect.analysis.streaming import maker, report
-    from netinspect.randomness import RNG_VERSION
+    from netinspect.analysis.streaming import data_of, maker, report
     from netinspect.weights import writer
 
     seed = _init_seed(seed)
     make = maker(planned, seed)
-    ours = {"seed": str(seed), "scheme": scheme_label, "rng": RNG_VERSION}
-    total = len(stream_plan.units)
-    by_name = {u.entry.name: u for u in stream_plan.units}
-    done = [0]
-
-    def data(entry: writer.Entry) -> Iterator[writer.Bytes]:
-        yield from make.data(by_name[entry.name])
-        done[0] += 1
-        if progress:
-            progress(done[0], total)
-
-    metadata = {
-        "format": "pt",
-        "netinspect": json.dumps({**ours, "ties": stream_plan.ties}, sort_keys=True),
-    }
+    metadata, index_metadata = _checkpoint_metadata(seed, scheme_label, stream_plan.ties)
     writer.write(
-        folder, stream_plan.shards, data, metadata=metadata,
-        index_metadata={"netinspect": {**ours, "ties": stream_plan.ties}},
+        folder, stream_plan.shards, _counted(data_of(stream_plan, make), stream_plan, progress),
+        metadata=metadata, index_metadata=index_metadata,
     )  # fmt: skip
     return report(planned, stream_plan, make, scheme_label=scheme_label, seed=seed)
+
+
+def write_checkpoint_across_ranks(
+    planned: CompiledModel,
+    stream_plan: StreamPlan,
+    folder: str,
+    *,
+    seed: int | None = None,
+    scheme_label: str = "init rules",
+    progress_note: Callable[[StreamPlan], None] | None = None,
+) -> InitReport | None:
+    """``torchrun -m netinspect init --checkpoint-format safetensors``: the ranks share out
+    the shards :func:`plan_checkpoint` planned (shard i is rank i mod N's), each made as one
+    process makes it, so every file holds the same bytes; rank 0 gathers the statistics,
+    writes the index once every rank's shards are in place, and returns the report (the
+    other ranks None). Plan with ``remove_index=False``: rank 0 removes an old index
+    here, once every rank has looked at the folder."""
+    from netinspect.analysis.distributed import agree_seed, barrier, gather
+    from netinspect.analysis.streaming import data_of, maker, report
+    from netinspect.weights import writer
+
+    seed = agree_seed(_init_seed(seed))
+    here, ranks = rank(), world_size()
+    if here == 0:
+        writer.remove_old_index(folder)
+        if progress_note is not None:
+            progress_note(stream_plan)
+    barrier()
+    make = maker(planned, seed)
+    metadata, index_metadata = _checkpoint_metadata(seed, scheme_label, stream_plan.ties)
+    writer.write_shards(
+        folder, stream_plan.shards, data_of(stream_plan, make), metadata=metadata,
+        mine=lambda number: number % ranks == here,
+    )  # fmt: skip
+    rows = gather(make.rows)
+    barrier()
+    if here != 0:
+        return None
+    for found in rows:
+        make.rows.update(found)  # type: ignore[call-overload]  # each rank's dict of rows
+    writer.finish(folder, stream_plan.shards, index_metadata)
+    return report(planned, stream_plan, make, scheme_label=scheme_label, seed=seed)
+
+
+def _checkpoint_metadata(
+    seed: int, scheme_label: str, ties: dict[str, str]
+) -> tuple[dict[str, str], dict[str, object]]:
+    """Each shard's header metadata (safetensors': text) and the index's."""
+    import json
+
+    from netinspect.randomness import RNG_VERSION
+
+    ours = {"seed": str(seed), "scheme": scheme_label, "rng": RNG_VERSION, "ties": ties}
+    return {"format": "pt", "netinspect": json.dumps(ours, sort_keys=True)}, {"netinspect": ours}
+
+
+def _counted(
+    data: Callable[[Entry], Iterator[Bytes]],
+    stream_plan: StreamPlan,
+    progress: Callable[[int, int], None] | None,
+) -> Callable[[Entry], Iterator[Bytes]]:
+    """``data``, telling ``progress`` after each tensor."""
+    done = [0]
+
+    def counted(entry: Entry) -> Iterator[Bytes]:
+        yield from data(entry)
+        done[0] += 1
+        if progress:
+            progress(done[0], len(stream_plan.units))
+
+    return counted
 
 
 def world_size() -> int:

@@ -81,6 +81,22 @@ def rank() -> int:
     return dist.get_rank() if dist.is_initialized() else 0
 
 
+def barrier() -> None:
+    import torch.distributed as dist
+
+    dist.barrier()
+
+
+def gather(value: object) -> list[object]:
+    """Every rank's ``value``, on rank 0 (an empty list elsewhere)."""
+    import torch.distributed as dist
+
+    here = dist.get_rank()
+    found: list[object] = [None] * dist.get_world_size() if here == 0 else []
+    dist.gather_object(value, found if here == 0 else None, dst=0)
+    return found
+
+
 def rows_of(rows: int, rank: int, ranks: int) -> tuple[int, int]:
     """The rows ``[start, stop)`` of dim 0 that FSDP2 gives ``rank``: ``torch.chunk``'s
     split, ceil(rows / ranks) each, the last ones shorter or empty."""

@@ -19,7 +19,7 @@ chunk, or one layer), whatever the size of the model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -228,3 +228,9 @@ def report(
 
 def maker(model: CompiledModel, seed: int) -> _Maker:
     return _Maker(model, seed)
+
+
+def data_of(stream_plan: StreamPlan, make: _Maker) -> Callable[[Entry], Iterator[Bytes]]:
+    """What the writer asks for (an entry's bytes) from the maker (a unit's)."""
+    units = {u.entry.name: u for u in stream_plan.units}
+    return lambda entry: make.data(units[entry.name])

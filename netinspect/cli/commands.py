@@ -87,6 +87,13 @@ INSPECTS: dict[str, Callable[..., Any]] = {
 TABLES = {**INSPECTS, "output": options.table_output}
 
 
+class CheckpointFormat(str, Enum):
+    """What ``init`` writes across ranks (torchrun)."""
+
+    dcp = "dcp"
+    safetensors = "safetensors"
+
+
 class Device(str, Enum):
     """Where a dry run happens: meta computes shapes only; cpu runs on real random data."""
 
@@ -570,6 +577,14 @@ def init(
             help="With --out DIR/: the most data in one shard (default 5GB, as Hugging Face).",
         ),
     ] = None,
+    checkpoint_format: Annotated[
+        CheckpointFormat | None,
+        typer.Option(
+            "--checkpoint-format",
+            help="Across ranks (torchrun): dcp, torch.distributed.checkpoint (the default), or "
+            "safetensors, Hugging Face's layout with the ranks sharing out the shards.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
     allow_import: Annotated[
         bool,
@@ -606,17 +621,29 @@ def init(
             parse_scheme(bias, "--bias"), allow_import=allow_import, import_path=search
         )
         rules.append(api.rule(weight, bias_scheme, layer_type=layer_type, select=select))
+    label = scheme or "init rules"
     if api.world_size() > 1:  # started by torchrun: each rank makes its part
         if out is None:
             raise OptionError(
                 "init across ranks writes a checkpoint: give --out DIR/", Location("--out")
             )
-        _init_ranks(loaded, rules, out, seed, scheme or "init rules", force, output, limits)
+        if checkpoint_format is CheckpointFormat.safetensors:
+            size = parse_size(shard_size, "--shard-size") if shard_size else api.DEFAULT_SHARD_SIZE
+            _init_sharded(loaded, rules, out, size, seed, label, force, output, limits, ranks=True)
+        else:
+            _init_ranks(loaded, rules, out, seed, label, force, output, limits)
         return
+    if checkpoint_format is CheckpointFormat.dcp:
+        raise OptionError(
+            "torch.distributed.checkpoint is written across ranks: start the command with "
+            "torchrun (torchrun --nproc-per-node 2 -m netinspect init ...)",
+            Location("--checkpoint-format"),
+            "In one process, --out DIR/ writes Hugging Face's layout a tensor at a time.",
+        )
     if sharded:
         assert out is not None
         size = parse_size(shard_size, "--shard-size") if shard_size else api.DEFAULT_SHARD_SIZE
-        _init_sharded(loaded, rules, out, size, seed, scheme or "init rules", force, output, limits)
+        _init_sharded(loaded, rules, out, size, seed, label, force, output, limits)
         return
     # Only a model with lazy layers needs an input; init uses the spec's when none is given.
     chosen = _given(loaded, example) if example.inputs or loaded.inputs else ()
@@ -648,19 +675,31 @@ def _init_sharded(
     force: bool,
     output: Output,
     limits: Limits,
+    *,
+    ranks: bool = False,
 ) -> None:
-    """``init --out DIR/``: the plan on stderr first, then the checkpoint, then the report."""
+    """``init --out DIR/``: the plan on stderr first, then the checkpoint, then the report
+    (across ranks, rank 0 says them)."""
     from netinspect.render.json import checkpoint_plan_json, init_json
     from netinspect.render.text import checkpoint_plan, init_table
 
     planned, plan = api.plan_checkpoint(
-        loaded, rules, folder, shard_size=shard_size, force=force, limits=limits
-    )
-    print_stderr(checkpoint_plan(plan, folder))
-    with progress("initializing") as update:
-        report = api.write_checkpoint(
-            planned, plan, folder, seed=seed, scheme_label=label, progress=update
-        )
+        loaded, rules, folder, shard_size=shard_size, force=force, limits=limits,
+        remove_index=not ranks,
+    )  # fmt: skip
+    if ranks:
+        report = api.write_checkpoint_across_ranks(
+            planned, plan, folder, seed=seed, scheme_label=label,
+            progress_note=lambda p: print_stderr(checkpoint_plan(p, folder)),
+        )  # fmt: skip
+        if report is None:  # not rank 0
+            return
+    else:
+        print_stderr(checkpoint_plan(plan, folder))
+        with progress("initializing") as update:
+            report = api.write_checkpoint(
+                planned, plan, folder, seed=seed, scheme_label=label, progress=update
+            )
     emit(
         report, output, lambda r: init_table(r, folder, len(plan.shards)),
         lambda r: {**init_json(r, folder), "plan": checkpoint_plan_json(plan)},

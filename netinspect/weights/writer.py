@@ -17,6 +17,7 @@ run that stops (an error, Ctrl-C) never leaves a checkpoint that looks complete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -99,10 +100,11 @@ def header(shard: Shard, metadata: dict[str, str]) -> bytes:
     return len(text).to_bytes(8, "little") + text
 
 
-def prepare(folder: str, *, force: bool) -> None:
+def prepare(folder: str, *, force: bool, remove_index: bool = True) -> None:
     """Make ``folder`` ready for a checkpoint: created if missing (its parent must exist);
-    one already there is refused without ``force``, and with it its index is removed first,
-    so nothing there looks complete until the new index is written."""
+    one already there is refused without ``force``, and with it its index is removed first
+    (``remove_index``: by one process of several, once all have looked), so nothing there
+    looks complete until the new index is written."""
     if os.path.lexists(folder) and not os.path.isdir(folder):
         raise OutputFileError(f"cannot write {folder}: it is not a folder", Location(folder))
     parent = os.path.dirname(os.path.abspath(folder))
@@ -123,7 +125,12 @@ def prepare(folder: str, *, force: bool) -> None:
             Location(folder),
             "Pass --force to replace it.",
         )
-    if INDEX in found:
+    if remove_index and INDEX in found:
+        remove_old_index(folder)
+
+
+def remove_old_index(folder: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(folder, INDEX))
 
 
@@ -148,13 +155,33 @@ def write(
     index_metadata: dict[str, Any],
 ) -> None:
     """Each shard (``data(entry)`` gives an entry's bytes, in order, a piece at a time),
-    then the index. Shards of an earlier checkpoint this one does not overwrite are removed
-    once the new one is complete."""
+    then the index (:func:`finish`)."""
+    write_shards(folder, shards, data, metadata=metadata)
+    finish(folder, shards, index_metadata)
+
+
+def write_shards(
+    folder: str,
+    shards: Sequence[Shard],
+    data: Callable[[Entry], Iterable[Bytes]],
+    *,
+    metadata: dict[str, str],
+    mine: Callable[[int], bool] = lambda number: True,
+) -> None:
+    """The shards (those ``mine(i)`` keeps, when processes share them out), each whole."""
     from netinspect.files import atomic_write
 
-    for shard in shards:
-        path = os.path.join(folder, shard.file)
-        atomic_write(path, _shard_writer(shard, data, metadata), force=True)
+    for number, shard in enumerate(shards):
+        if mine(number):
+            path = os.path.join(folder, shard.file)
+            atomic_write(path, _shard_writer(shard, data, metadata), force=True)
+
+
+def finish(folder: str, shards: Sequence[Shard], index_metadata: dict[str, Any]) -> None:
+    """The index, last, once every shard is in place; then an earlier checkpoint's shards
+    that this one did not overwrite are removed."""
+    from netinspect.files import atomic_write
+
     files = {shard.file for shard in shards}
     if len(shards) > 1:
         total = sum(shard.nbytes for shard in shards)

@@ -99,3 +99,32 @@ def test_a_checkpoint_there_is_refused_by_every_rank(tmp_path: Path) -> None:
     run = torchrun(2, "m.yaml", "--scheme", "kaiming", "--out", "ck/", cwd=tmp_path)
     assert run.returncode != 0
     assert "already holds a checkpoint (.metadata)" in run.stderr
+
+
+@pytest.mark.slow
+def test_safetensors_across_ranks_are_the_one_process_files_byte_for_byte(tmp_path: Path) -> None:
+    spec = tmp_path / "m.yaml"
+    spec.write_text(TIED)
+    alone = run_netinspect("init", str(spec), "--scheme", "xavier", "--seed", "4",
+                           "--out", f"{tmp_path / 'one'}/", "--shard-size", "100KB",
+                           "-f", "json")  # fmt: skip
+    assert alone.code == 0, alone.err
+    run = torchrun(3, "m.yaml", "--scheme", "xavier", "--seed", "4", "--out", "ck/",
+                   "--shard-size", "100KB", "--checkpoint-format", "safetensors", "-f", "json",
+                   cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    ours = sorted((tmp_path / "ck").iterdir())
+    assert [p.name for p in ours] == sorted(p.name for p in (tmp_path / "one").iterdir())
+    for path in ours:  # each shard written by its rank, the index by rank 0
+        assert path.read_bytes() == (tmp_path / "one" / path.name).read_bytes(), path.name
+    # rank 0 gathered every rank's statistics: the report of one process
+    assert json.loads(run.stdout)["parameters"] == json.loads(alone.out)["parameters"]
+
+
+def test_dcp_needs_torchrun(tmp_path: Path) -> None:
+    spec = tmp_path / "m.yaml"
+    spec.write_text(TIED)
+    result = run_netinspect("init", str(spec), "--scheme", "xavier", "--out", f"{tmp_path}/ck/",
+                            "--checkpoint-format", "dcp")  # fmt: skip
+    assert result.code == 1
+    assert "torch.distributed.checkpoint is written across ranks" in result.err
