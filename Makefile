@@ -45,7 +45,7 @@ lint: install-dev $(VENV)/.installed-bench
 	$(BIN)/ruff check netinspect tests bench
 	$(BIN)/ruff format --check netinspect tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m slow  # pre-commit for real; torchrun
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m slow  # pre-commit for real; torchrun; new processes
 
 # Whole processes side by side with their peers (torchinfo), several runs each: takes minutes.
 bench: $(VENV)/.installed-bench
