@@ -30,6 +30,11 @@ $(VENV)/.installed-bench: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[bench]"
 	touch $@
 
+# pre-commit only for make lint's slow test of the hook: make test stays lighter to install.
+$(VENV)/.installed-hooks: $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -e ".[hooks]"
+	touch $@
+
 install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
@@ -41,7 +46,7 @@ demo: install
 test: install-dev
 	$(BIN)/python -m pytest -q
 
-lint: install-dev $(VENV)/.installed-bench
+lint: install-dev $(VENV)/.installed-bench $(VENV)/.installed-hooks
 	$(BIN)/ruff check netinspect tests bench
 	$(BIN)/ruff format --check netinspect tests bench
 	$(BIN)/mypy
