@@ -160,12 +160,10 @@ def _fill(
         return
     if unit.chunked is not None:
         row = local.numel() // max(stop - start, 1) if shape else 1
-        total = 1
-        for size in shape:
-            total *= size
         fill_range(
-            local, unit.chunked, seed=maker.seed, name=unit.names[0], start=start * row, total=total
-        )
+            local, unit.chunked, seed=maker.seed, name=unit.names[0], start=start * row,
+            total=unit.entry.numel,
+        )  # fmt: skip
         return
     whole, _ = maker._with_layer(unit)  # the layer built whole, as one process builds it
     local.copy_(whole[start:stop] if sharded and shape else whole)

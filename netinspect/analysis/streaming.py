@@ -105,7 +105,7 @@ def _largest(model: CompiledModel, units: list[Unit]) -> int:
     """A chunk's bytes, or the largest layer built for real (all its tensors), at most."""
     chunk = max(
         (
-            u.entry.nbytes * min(1.0, CHUNK / max(meta_numel(u.entry.shape), 1))
+            min(u.entry.numel, CHUNK) * u.entry.nbytes // max(u.entry.numel, 1)
             for u in units
             if u.chunked
         ),
@@ -116,7 +116,7 @@ def _largest(model: CompiledModel, units: list[Unit]) -> int:
         sum(t.numel() * t.element_size() for t in _tensors(model.module.get_submodule(path)))
         for path in layers
     ]
-    return max([int(chunk), *sizes])
+    return max([chunk, *sizes])
 
 
 def _tensors(module: nn.Module) -> list[torch.Tensor]:
@@ -150,7 +150,7 @@ class _Maker:
 
     def _chunks(self, unit: Unit, how: Elementwise, moments: Moments) -> Iterator[Bytes]:
         dtype = torch_dtype(unit.entry.dtype)
-        total = meta_numel(unit.entry.shape)
+        total = unit.entry.numel
         for start in range(0, total, CHUNK):
             out = torch.empty(min(CHUNK, total - start), dtype=dtype)
             fill_range(out, how, seed=self.seed, name=unit.names[0], start=start, total=total)
@@ -183,13 +183,6 @@ class _Maker:
         if spec is not None and spec.dtype != "float32":
             layer.to(dtype=torch_dtype(spec.dtype))
         return layer
-
-
-def meta_numel(shape: tuple[int, ...]) -> int:
-    count = 1
-    for size in shape:
-        count *= size
-    return count
 
 
 def _measurable(t: torch.Tensor) -> torch.Tensor:

@@ -622,13 +622,13 @@ def init(
         )
         rules.append(api.rule(weight, bias_scheme, layer_type=layer_type, select=select))
     label = scheme or "init rules"
+    size = parse_size(shard_size, "--shard-size") if shard_size else api.DEFAULT_SHARD_SIZE
     if api.world_size() > 1:  # started by torchrun: each rank makes its part
         if out is None:
             raise OptionError(
                 "init across ranks writes a checkpoint: give --out DIR/", Location("--out")
             )
         if checkpoint_format is CheckpointFormat.safetensors:
-            size = parse_size(shard_size, "--shard-size") if shard_size else api.DEFAULT_SHARD_SIZE
             _init_sharded(loaded, rules, out, size, seed, label, force, output, limits, ranks=True)
         else:
             _init_ranks(loaded, rules, out, seed, label, force, output, limits)
@@ -642,7 +642,6 @@ def init(
         )
     if sharded:
         assert out is not None
-        size = parse_size(shard_size, "--shard-size") if shard_size else api.DEFAULT_SHARD_SIZE
         _init_sharded(loaded, rules, out, size, seed, label, force, output, limits)
         return
     # Only a model with lazy layers needs an input; init uses the spec's when none is given.
