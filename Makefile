@@ -9,6 +9,7 @@ BIN    := $(VENV)/bin
 TORCH       := torch==2.13.0+cpu
 TORCH_INDEX ?=
 PIP_TORCH   := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+MERMAID     := tests/js/node_modules/.package-lock.json
 
 .PHONY: install install-dev demo test lint bench compat clean
 
@@ -22,9 +23,18 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
+$(VENV)/.installed-dev: $(VENV)/.installed $(MERMAID)
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
+
+# Mermaid, which the tests load into Chromium to parse and draw graph's flowcharts. It comes
+# from the npm registry (pinned by tests/js/package-lock.json); without npm those tests are
+# skipped, and pytest's header says so. Chromium and Graphviz are system packages: .ci/run
+# installs them, and `make test` says which tests skip where they are missing.
+$(MERMAID): tests/js/package.json tests/js/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix tests/js --no-audit --no-fund --loglevel=error; \
+	else echo "note: npm not found: the tests that parse Mermaid will be skipped"; fi
 
 $(VENV)/.installed-bench: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[bench]"

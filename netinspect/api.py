@@ -51,10 +51,12 @@ if TYPE_CHECKING:
     from netinspect.analysis.diff import DiffReport
     from netinspect.analysis.distributed import RankReport
     from netinspect.analysis.dryrun import DryRunReport, Example
+    from netinspect.analysis.graph import Graph
     from netinspect.analysis.init import InitReport, Rule, Scheme
     from netinspect.analysis.loadcheck import LoadReport
     from netinspect.analysis.memory import MemoryPlan
     from netinspect.analysis.params import ParamsReport
+    from netinspect.analysis.report import ModelReport
     from netinspect.analysis.shared import SharedReport
     from netinspect.analysis.streaming import StreamPlan
     from netinspect.analysis.training import MemoryReport, Settings
@@ -758,6 +760,50 @@ def tree(model: CompiledModel, depth: int | None = None) -> TreeReport:
     return tree_of(model.module, model.name, depth)
 
 
+def example_run(model: CompiledModel, input: InputArg = None) -> DryRunReport | None:
+    """A dry run on meta for the pictures' shapes: on ``input``, else on the spec's
+    ``input:``; None when neither is there (the pictures then show no shapes). Lazy layers
+    get their shapes from it."""
+    chosen = _as_inputs(input)
+    if not chosen and model.spec is not None and model.spec.inputs:
+        chosen = choose_input(model)
+    return _forward(model, chosen, "meta") if chosen else None
+
+
+def graph(
+    model: CompiledModel, run: DryRunReport | None = None, *, depth: int | None = None
+) -> Graph:
+    """The model as a diagram (``analysis.graph``): ``run`` (:func:`example_run`) adds
+    call order and shapes; blocks ``depth`` levels down are folded into one node each."""
+    from netinspect.analysis.graph import graph as graph_of
+
+    return graph_of(model.module, model.name, run, depth)
+
+
+def report(
+    source: Source, input: InputArg = None, *, limits: Limits = DEFAULT_LIMITS
+) -> ModelReport:
+    """What ``netinspect report`` draws: every place of the tree with its shapes, FLOPs and
+    share of the parameters, the totals, and with an input the memory of a training step
+    (AdamW on cuda, as ``memory`` plans it by default). Without an input (``input``, or the
+    spec's ``input:``) there are no shapes, FLOPs or memory plan, and the report says so."""
+    from netinspect.analysis.report import ModelReport, rows, tie_names
+
+    model = build(source, limits=limits)
+    run = example_run(model, input)
+    memory: MemoryReport | None = None
+    note: str | None = "no example input: give --input, or input: in the spec"
+    if run is not None:
+        try:
+            memory, note = plan_training(source, input, limits=limits), None
+        except NetinspectError as exc:  # the rest of the report stands; it says why
+            note = f"not planned: {exc.message}"
+    return ModelReport(
+        model.name, rows(model.module, model.name, run), params(model), run, memory, note,
+        tie_names(model.module),
+    )  # fmt: skip
+
+
 def shared(model: CompiledModel) -> SharedReport:
     """Every group of parameter names that are one tensor, and what the ties save."""
     from netinspect.analysis.shared import shared as shared_of
@@ -980,14 +1026,16 @@ def check_output(path: str, *, force: bool = False) -> None:
     check_writable(path, force)
 
 
-def write_report(path: str, text: str) -> None:
-    """Write a report file (``check --junit-xml``) whole or not at all, replacing the one
-    there: a report is the latest run's."""
+def write_report(path: str, text: str | bytes) -> None:
+    """Write a report file (``check --junit-xml``, ``report -o``, ``graph -o``) whole or
+    not at all, replacing the one there: a report is the latest run's."""
     from netinspect.files import atomic_write
 
+    data = text.encode("utf-8") if isinstance(text, str) else text
+
     def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as file:
-            file.write(text)
+        with open(tmp, "wb") as file:
+            file.write(data)
 
     atomic_write(path, write, force=True)
 

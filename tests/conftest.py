@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,3 +206,38 @@ def check_golden(name: str, actual: str, update: bool) -> None:
         path = versioned
     assert path.exists(), f"no golden file {path.name}; run pytest --update-golden"
     assert actual == path.read_text(), f"output differs from {path}"
+
+
+# -- the programs that read the pictures (tests/chromium.py) ---------------------------------
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from tests.chromium import chromium_path, header
+
+    where = chromium_path()
+    return [*header(), *([f"Chromium: {where}"] if where else [])]
+
+
+def need(why: str | None) -> None:
+    """Skip the test for ``why`` (a reader that is missing), or fail it where CI requires."""
+    from tests.chromium import required
+
+    if why is None:
+        return
+    if required():
+        pytest.fail(f"NETINSPECT_REQUIRE_BROWSER=1, but {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for a worker's tests (Playwright's sync API)."""
+    from tests.chromium import CHROMIUM_ARGS, chromium_path, why_no_browser
+
+    need(why_no_browser())
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()

@@ -24,6 +24,7 @@ from netinspect.cli.app import command
 from netinspect.cli.batch import each_spec
 from netinspect.cli.options import (
     Example,
+    GraphFormat,
     Imports,
     Output,
     SchemaFormat,
@@ -33,7 +34,15 @@ from netinspect.cli.options import (
     parse_shape,
     parse_size,
 )
-from netinspect.cli.output import capped, emit, print_stderr, progress, write_stdout
+from netinspect.cli.output import (
+    capped,
+    emit,
+    print_stderr,
+    progress,
+    stdout_console,
+    write_stdout,
+    write_stdout_bytes,
+)
 from netinspect.dtypes import ParamDtype
 from netinspect.errors import ExitCode, Location, OptionError
 from netinspect.limits import Limits
@@ -766,3 +775,103 @@ def memory(
         limits=limits,
     )
     emit(report, output, memory_table, memory_json)
+
+
+OutputFileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output", "-o", metavar="FILE",
+        help="Write to FILE (replaced, whole or not at all) instead of standard output.",
+    ),
+]  # fmt: skip
+
+
+@command({**INSPECTS, "output": options.debug_only})
+def graph(
+    spec: SpecArg = DEFAULT_SPEC,
+    format: Annotated[  # the option is --format, like every command's
+        GraphFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="mermaid (GitHub draws it), markdown (the same in a ```mermaid block), dot "
+            "(Graphviz), or svg and png (drawn by Graphviz's dot, which must be installed).",
+        ),
+    ] = GraphFormat.mermaid,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth", "-d", min=0, help="Fold blocks this many levels down into one node each."
+        ),
+    ] = None,
+    out: OutputFileOpt = None,
+    *,
+    example: Example,
+    imports: Imports,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """The model as a diagram: blocks as boxes, layers as nodes in call order, shapes when an
+    input is known (--input or the spec's input:), shared modules drawn once, ties dashed."""
+    from netinspect.render import graph as draw
+
+    if format is GraphFormat.png and out is None and stdout_console().is_terminal:
+        raise OptionError(
+            "--format png writes binary data, not for a terminal",
+            Location("--format"),
+            "Give -o FILE.png, or redirect standard output to a file.",
+        )
+    if out is not None:
+        api.check_output(out, force=True)
+    source = _source(spec, imports, limits)
+    model = api.build(source, limits=limits)
+    shape = api.example_run(model, _given(source, example))
+    picture = api.graph(model, shape, depth=depth)
+    text = draw.dot(picture) if format in (GraphFormat.dot, GraphFormat.svg, GraphFormat.png) else (
+        draw.mermaid_markdown(picture) if format is GraphFormat.markdown else draw.mermaid(picture)
+    )  # fmt: skip
+    if format in (GraphFormat.mermaid, GraphFormat.markdown):
+        too_big = draw.mermaid_over_github(draw.mermaid(picture), len(picture.edges))
+        if too_big:
+            print_stderr(
+                f"note: this flowchart has {too_big}; GitHub would show an error instead. "
+                "Fold it with --depth N."
+            )
+    data: str | bytes = text
+    if format in (GraphFormat.svg, GraphFormat.png):
+        data = draw.dot_image(text, format.value)
+    if out is not None:
+        api.write_report(out, data)
+    elif isinstance(data, bytes):
+        write_stdout_bytes(data)
+    else:
+        write_stdout(data)
+
+
+@command({**INSPECTS, "output": options.debug_only})
+def report(
+    spec: SpecArg = DEFAULT_SPEC,
+    out: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="The HTML file to write (replaced, whole or not at all).",
+        ),
+    ] = "model.html",
+    *,
+    example: Example,
+    imports: Imports,
+    output: Output,
+    limits: Limits,
+) -> None:
+    """One self-contained HTML page of the model, to open offline: totals, a treemap of the
+    parameters, and the block tree with shapes, FLOPs and a search box."""
+    from netinspect.render.html import report_html
+
+    api.check_output(out, force=True)
+    source = _source(spec, imports, limits)
+    made = api.report(source, _given(source, example), limits=limits)
+    api.write_report(out, report_html(made, spec))
+    print_stderr(f"wrote {out}: {len(made.rows):,} modules of {made.model}")

@@ -212,6 +212,22 @@ def report_output(
     return Output(output, False, debug)
 
 
+class GraphFormat(str, Enum):
+    """``graph``'s formats: Mermaid text (bare, or in a markdown block), Graphviz DOT text,
+    and the images Graphviz's dot draws from it."""
+
+    mermaid = "mermaid"
+    markdown = "markdown"
+    dot = "dot"
+    svg = "svg"
+    png = "png"
+
+
+def debug_only(debug: DebugOpt = False) -> Output:
+    """For the commands whose --format is their own (graph): errors as text."""
+    return Output(ReportFormat.text, False, debug)
+
+
 def check_output(
     output: Annotated[
         CheckFormat,

@@ -109,6 +109,21 @@ def write_stdout(text: str) -> None:
         raise OutputStreamError(f"cannot write the output to standard output: {reason}") from None
 
 
+def write_stdout_bytes(data: bytes) -> None:
+    """Binary output (an image) in one write, reported as ``write_stdout`` reports."""
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:
+        raise OutputStreamError("standard output is closed; nothing could be written")
+    try:
+        stream.write(data)
+        stream.flush()
+    except BrokenPipeError:
+        raise ReaderLeftError("the reader of the output closed it") from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise OutputStreamError(f"cannot write the output to standard output: {reason}") from None
+
+
 def capped(output: Output) -> bool:
     """Long tables are cut to their first and last rows on a terminal, unless --all; a pipe
     or a file gets every row (and json, markdown, csv always do)."""

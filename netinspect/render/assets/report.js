@@ -1,0 +1,291 @@
+// netinspect report: reads the model from the JSON block above and draws the totals, a
+// treemap of the parameters and the block tree. Plain browser JavaScript, no library, no
+// network. Only textContent ever holds the model's text (names come from user specs).
+// The tree is virtualized: only the rows in view exist in the DOM, so a model of 12,000
+// layers opens as fast as one of 12.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("netinspect-data").textContent);
+  // A row: [parent, depth, name, path, type, args, params, own, module, places, lazy,
+  //         tied, shapes, flops]; see netinspect/render/html.py.
+  var R = data.rows, n = R.length, ROW = 24;
+  var P = 0, DEPTH = 1, NAME = 2, PATH = 3, TYPE = 4, ARGS = 5, PARAMS = 6, OWN = 7,
+      MODULE = 8, PLACES = 9, LAZY = 10, TIED = 11, SHAPES = 12, FLOPS = 13;
+  var total = data.total || 0;
+
+  var children = [], byModule = {};
+  for (var i = 0; i < n; i++) children.push([]);
+  for (i = 0; i < n; i++) {
+    if (R[i][P] >= 0) children[R[i][P]].push(i);
+    (byModule[R[i][MODULE]] = byModule[R[i][MODULE]] || []).push(i);
+  }
+  // The treemap's area: own elements of the subtree (rows are depth first: children after
+  // their parent, so one backward pass sums them).
+  var area = new Float64Array(n);
+  for (i = n - 1; i >= 0; i--) {
+    area[i] += R[i][OWN];
+    if (R[i][P] >= 0) area[R[i][P]] += area[i];
+  }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function count(x) { return x.toLocaleString("en-US"); }
+  function si(x) {
+    if (x === null || x === undefined) return "";
+    var units = ["", "K", "M", "G", "T", "P"], v = x, u = 0;
+    while (v >= 1000 && u < units.length - 1) { v /= 1000; u++; }
+    return u ? v.toFixed(2) + " " + units[u] : String(x);
+  }
+  function share(x) {
+    if (!total) return "";
+    var s = x / total;
+    return s > 0 && s < 0.001 ? "<0.1%" : (s * 100).toFixed(1) + "%";
+  }
+
+  // -- totals ------------------------------------------------------------------------------
+  var totals = document.getElementById("totals");
+  data.totals.forEach(function (kv) {
+    var box = el("div", "total");
+    box.appendChild(el("div", "k", kv[0]));
+    box.appendChild(el("div", "v", kv[1]));
+    totals.appendChild(box);
+  });
+  var notes = document.getElementById("notes");
+  data.notes.forEach(function (note) { notes.appendChild(el("li", "", note)); });
+
+  // -- highlighting: a row, and every other place of the same module -------------------------
+  var hiRow = -1, cellOf = {};
+  function highlight(index) {
+    hiRow = index;
+    var mod = index >= 0 ? R[index][MODULE] : -1;
+    document.querySelectorAll(".cell.hi, .cell.other").forEach(function (c) {
+      c.classList.remove("hi", "other");
+    });
+    if (index >= 0) (byModule[mod] || []).forEach(function (j) {
+      var c = cellOf[j];
+      if (c) c.classList.add(j === index ? "hi" : "other");
+    });
+    paintHighlights();
+    var status = document.getElementById("status");
+    if (index < 0) { status.textContent = ""; return; }
+    var r = R[index], text = (r[PATH] || r[NAME]) + ": " + r[TYPE] + ", " + count(r[PARAMS]) +
+      " params (" + share(r[PARAMS]) + ")";
+    if (r[PLACES] > 1) {
+      text += "; shared: also at " + byModule[mod].filter(function (j) { return j !== index; })
+        .map(function (j) { return R[j][PATH]; }).join(", ");
+    }
+    if (r[LAZY]) text += "; lazy layer";
+    status.textContent = text;
+  }
+  function paintHighlights() {
+    var mod = hiRow >= 0 ? R[hiRow][MODULE] : -1;
+    rowsBox.querySelectorAll(".row").forEach(function (e) {
+      var j = +e.dataset.index;
+      e.classList.toggle("hi", j === hiRow);
+      e.classList.toggle("other", j !== hiRow && R[j][MODULE] === mod);
+    });
+  }
+
+  // -- treemap (squarified: Bruls, Huizing and van Wijk, 2000) -----------------------------
+  var MAX_CELLS = 4000, cells = 0;
+  function worst(row, side, sum) {
+    var max = 0, min = Infinity;
+    row.forEach(function (a) { if (a > max) max = a; if (a < min) min = a; });
+    var s2 = sum * sum, w2 = side * side;
+    return Math.max(w2 * max / s2, s2 / (w2 * min));
+  }
+  function squarify(items, x, y, w, h) {  // items: [index, area in px]; returns rects
+    var out = [], row = [], rowSum = 0;
+    items = items.slice();
+    function layRow() {
+      var horizontal = w >= h, side = horizontal ? h : w, thick = rowSum / side, off = 0;
+      row.forEach(function (it) {
+        var len = it[1] / thick;
+        out.push(horizontal ? [it[0], x, y + off, thick, len] : [it[0], x + off, y, len, thick]);
+        off += len;
+      });
+      if (horizontal) { x += thick; w -= thick; } else { y += thick; h -= thick; }
+      row = []; rowSum = 0;
+    }
+    while (items.length) {
+      var it = items[0], side = Math.min(w, h);
+      var areas = row.map(function (r) { return r[1]; });
+      if (!row.length || worst(areas, side, rowSum) >= worst(areas.concat(it[1]), side, rowSum + it[1])) {
+        row.push(it); rowSum += it[1]; items.shift();
+      } else layRow();
+    }
+    if (row.length) layRow();
+    return out;
+  }
+  function drawCell(box, index, x, y, w, h) {
+    if (w < 3 || h < 3 || cells >= MAX_CELLS) return;
+    cells++;
+    var r = R[index], c = el("div", "cell" + (r[LAZY] ? " lazy" : ""));
+    c.style.left = x + "px"; c.style.top = y + "px"; c.style.width = w + "px"; c.style.height = h + "px";
+    c.style.background = colour(r[DEPTH], r[MODULE]);
+    c.dataset.index = index;
+    if (w > 40 && h > 14) c.textContent = (r[NAME] || r[TYPE]) + " " + r[TYPE];
+    c.title = (r[PATH] || r[NAME]) + ": " + r[TYPE] + ", " + count(area[index]) + " params";
+    box.appendChild(c);
+    cellOf[index] = c;
+    var kids = children[index].filter(function (j) { return area[j] > 0; });
+    var head = h > 30 && w > 40 ? 14 : 0, pad = 2;
+    var iw = w - 2 * pad, ih = h - head - pad;
+    if (!kids.length || iw < 3 || ih < 3) return;
+    var scale = iw * ih / area[index];
+    kids.sort(function (a, b) { return area[b] - area[a]; });
+    squarify(kids.map(function (j) { return [j, area[j] * scale]; }), x + pad, y + head, iw, ih)
+      .forEach(function (q) { drawCell(box, q[0], q[1], q[2], q[3], q[4]); });
+  }
+  function colour(depth, module) {
+    var hue = (210 + module * 47) % 360;
+    return "hsl(" + hue + ", 55%, " + Math.min(88, 62 + depth * 6) + "%)";
+  }
+  function drawTreemap() {
+    var box = document.getElementById("treemap");
+    box.textContent = ""; cells = 0; cellOf = {};
+    if (!n || area[0] <= 0) {
+      box.appendChild(el("div", "cell", "no parameters with a shape to draw"));
+      return;
+    }
+    drawCell(box, 0, 0, 0, box.clientWidth, box.clientHeight);
+  }
+  var treemap = document.getElementById("treemap");
+  treemap.addEventListener("mouseover", function (e) {
+    var c = e.target.closest(".cell");
+    if (c && c.dataset.index) highlight(+c.dataset.index);
+  });
+  treemap.addEventListener("mouseleave", function () { highlight(-1); });
+  treemap.addEventListener("click", function (e) {
+    var c = e.target.closest(".cell");
+    if (c && c.dataset.index) reveal(+c.dataset.index);
+  });
+
+  // -- the tree: collapsible, virtualized, searchable ---------------------------------------
+  var expanded = new Uint8Array(n), shown = [], matches = null;
+  for (i = 0; i < n; i++) if (R[i][DEPTH] < 2) expanded[i] = 1;
+  var treeBox = document.getElementById("tree"), spacer = document.getElementById("spacer");
+  var rowsBox = spacer;
+
+  function computeShown() {
+    shown = [];
+    if (!n) return;
+    var stack = [0];
+    while (stack.length) {
+      var j = stack.pop();
+      if (matches && !matches[j]) continue;
+      shown.push(j);
+      if (expanded[j] || matches) {
+        for (var k = children[j].length - 1; k >= 0; k--) stack.push(children[j][k]);
+      }
+    }
+    spacer.style.height = shown.length * ROW + "px";
+    document.getElementById("count").textContent = matches
+      ? count(matchCount) + " of " + count(n) + " rows match"
+      : count(shown.length) + " of " + count(n) + " rows shown";
+  }
+  function renderRows() {
+    var top = treeBox.scrollTop, height = treeBox.clientHeight || 600;
+    var first = Math.max(0, Math.floor(top / ROW) - 10);
+    var last = Math.min(shown.length, Math.ceil((top + height) / ROW) + 10);
+    rowsBox.textContent = "";
+    for (var s = first; s < last; s++) rowsBox.appendChild(makeRow(shown[s], s));
+    paintHighlights();
+  }
+  function makeRow(index, slot) {
+    var r = R[index], row = el("div", "row grid");
+    row.style.top = slot * ROW + "px";
+    row.dataset.index = index;
+    if (matches && matches[index] === 2) row.classList.add("match");
+    var name = el("span", "name");
+    name.style.paddingLeft = r[DEPTH] * 14 + "px";
+    var toggle = el("span", "toggle", children[index].length ? (expanded[index] || matches ? "\u25be" : "\u25b8") : "");
+    name.appendChild(toggle);
+    name.appendChild(document.createTextNode(r[NAME]));
+    if (r[PLACES] > 1) name.appendChild(el("span", "badge shared", "shared \u00d7" + r[PLACES]));
+    if (r[LAZY]) name.appendChild(el("span", "badge lazy", "lazy"));
+    if (r[TIED]) name.appendChild(el("span", "badge tied", "tied: " + r[TIED]));
+    name.title = r[PATH] || r[NAME];
+    row.appendChild(name);
+    var type = el("span", "type", r[TYPE]);
+    type.title = r[ARGS];
+    row.appendChild(type);
+    row.appendChild(el("span", "shapes", r[SHAPES]));
+    row.appendChild(el("span", "num params", count(r[PARAMS])));
+    row.appendChild(el("span", "num share", share(r[PARAMS])));
+    row.appendChild(el("span", "num flops", si(r[FLOPS])));
+    return row;
+  }
+  var pending = false;
+  treeBox.addEventListener("scroll", function () {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(function () { pending = false; renderRows(); });
+  });
+  spacer.addEventListener("click", function (e) {
+    var row = e.target.closest(".row");
+    if (!row || !e.target.classList.contains("toggle")) return;
+    var j = +row.dataset.index;
+    if (!children[j].length || matches) return;
+    expanded[j] = expanded[j] ? 0 : 1;
+    computeShown(); renderRows();
+  });
+  spacer.addEventListener("mouseover", function (e) {
+    var row = e.target.closest(".row");
+    if (row) highlight(+row.dataset.index);
+  });
+  spacer.addEventListener("mouseleave", function () { highlight(-1); });
+
+  function reveal(index) {  // expand its ancestors and scroll its row into the middle
+    for (var j = R[index][P]; j >= 0; j = R[j][P]) expanded[j] = 1;
+    computeShown();
+    var slot = shown.indexOf(index);
+    if (slot >= 0) treeBox.scrollTop = Math.max(0, slot * ROW - treeBox.clientHeight / 2);
+    renderRows(); highlight(index);
+  }
+  function setAll(open) {
+    for (var j = 0; j < n; j++) expanded[j] = open || R[j][DEPTH] < 1 ? 1 : 0;
+    computeShown(); renderRows();
+  }
+  document.getElementById("expand").addEventListener("click", function () { setAll(true); });
+  document.getElementById("collapse").addEventListener("click", function () { setAll(false); });
+
+  // Search: rows whose name, path or type holds the text, with their ancestors to place them.
+  var matchCount = 0, timer = 0;
+  function search(text) {
+    text = text.trim().toLowerCase();
+    if (!text) { matches = null; computeShown(); renderRows(); return; }
+    matches = new Uint8Array(n); matchCount = 0;
+    for (var j = 0; j < n; j++) {
+      var r = R[j];
+      if (r[NAME].toLowerCase().indexOf(text) >= 0 || r[PATH].toLowerCase().indexOf(text) >= 0 ||
+          r[TYPE].toLowerCase().indexOf(text) >= 0) {
+        matches[j] = 2; matchCount++;
+        for (var a = r[P]; a >= 0 && !matches[a]; a = R[a][P]) matches[a] = 1;
+      }
+    }
+    treeBox.scrollTop = 0;
+    computeShown(); renderRows();
+  }
+  document.getElementById("search").addEventListener("input", function (e) {
+    clearTimeout(timer);
+    var text = e.target.value;
+    timer = setTimeout(function () { search(text); }, 80);
+  });
+
+  computeShown();
+  renderRows();
+  drawTreemap();
+  var resized = 0;
+  window.addEventListener("resize", function () {
+    clearTimeout(resized);
+    resized = setTimeout(function () { drawTreemap(); renderRows(); }, 100);
+  });
+  // For tests and the benchmark: when the first full render is done.
+  window.netinspectReady = performance.now();
+  document.body.dataset.ready = "1";
+})();
