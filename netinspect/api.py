@@ -781,25 +781,33 @@ def graph(
 
 
 def report(
-    source: Source, input: InputArg = None, *, limits: Limits = DEFAULT_LIMITS
+    source: Source,
+    input: InputArg = None,
+    *,
+    memory: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ModelReport:
     """What ``netinspect report`` draws: every place of the tree with its shapes, FLOPs and
     share of the parameters, the totals, and with an input the memory of a training step
-    (AdamW on cuda, as ``memory`` plans it by default). Without an input (``input``, or the
-    spec's ``input:``) there are no shapes, FLOPs or memory plan, and the report says so."""
+    (AdamW on cuda, as ``memory`` plans it by default; ``memory=False`` skips it: it runs
+    the whole step on meta, a minute and more for ten thousand layers). Without an input
+    (``input``, or the spec's ``input:``) there are no shapes, FLOPs or memory plan, and
+    the report says so."""
     from netinspect.analysis.report import ModelReport, rows, tie_names
 
     model = build(source, limits=limits)
     run = example_run(model, input)
-    memory: MemoryReport | None = None
+    plan: MemoryReport | None = None
     note: str | None = "no example input: give --input, or input: in the spec"
-    if run is not None:
+    if run is not None and not memory:
+        note = "not planned (--no-memory)"
+    elif run is not None:
         try:
-            memory, note = plan_training(source, input, limits=limits), None
+            plan, note = plan_training(source, input, limits=limits), None
         except NetinspectError as exc:  # the rest of the report stands; it says why
             note = f"not planned: {exc.message}"
     return ModelReport(
-        model.name, rows(model.module, model.name, run), params(model), run, memory, note,
+        model.name, rows(model.module, model.name, run), params(model), run, plan, note,
         tie_names(model.module),
     )  # fmt: skip
 

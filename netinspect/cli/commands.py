@@ -860,6 +860,14 @@ def report(
             help="The HTML file to write (replaced, whole or not at all).",
         ),
     ] = "model.html",
+    no_memory: Annotated[
+        bool,
+        typer.Option(
+            "--no-memory",
+            help="Leave out the memory of a training step (planned on meta: a minute and "
+            "more for a model of ten thousand layers).",
+        ),
+    ] = False,
     *,
     example: Example,
     imports: Imports,
@@ -872,6 +880,6 @@ def report(
 
     api.check_output(out, force=True)
     source = _source(spec, imports, limits)
-    made = api.report(source, _given(source, example), limits=limits)
+    made = api.report(source, _given(source, example), memory=not no_memory, limits=limits)
     api.write_report(out, report_html(made, spec))
     print_stderr(f"wrote {out}: {len(made.rows):,} modules of {made.model}")

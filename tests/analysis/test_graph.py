@@ -158,7 +158,7 @@ def test_a_model_that_is_one_layer_is_one_node() -> None:
 def test_lazy_layers_are_marked_until_a_run_shapes_them() -> None:
     spec = netinspect.load(str(CONFIGS / "lazy_mlp.yaml"))
     model = netinspect.build(spec)
-    assert any(node.lazy for node in netinspect.api.graph(model).nodes())
-    run = netinspect.api.example_run(model)
+    assert any(node.lazy for node in netinspect.graph(model).nodes())
+    run = netinspect.example_run(model)
     assert run is not None
-    assert not any(node.lazy for node in netinspect.api.graph(model, run).nodes())
+    assert not any(node.lazy for node in netinspect.graph(model, run).nodes())

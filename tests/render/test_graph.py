@@ -31,7 +31,7 @@ HOSTILE = 'a "quoted" <b>x</b> #35; \\N `tick` end'
 
 def _config_graph(name: str, depth: int | None = None) -> Graph:
     model = netinspect.build(netinspect.load(str(CONFIGS / f"{name}.yaml")))
-    return netinspect.api.graph(model, netinspect.api.example_run(model), depth=depth)
+    return netinspect.graph(model, netinspect.example_run(model), depth=depth)
 
 
 def _hostile_graph() -> Graph:
