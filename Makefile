@@ -70,6 +70,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/ci_scale.py
 	$(BIN)/python bench/init_stream.py
 	$(BIN)/python bench/init_ranks.py
+	$(BIN)/python bench/report_paint.py
 
 # The declared torch range tested at both ends (README, "Compatibility"): the oldest release
 # pyproject.toml admits and the newest on PyPI, each in its own venv under .venv-compat/.

@@ -40,6 +40,7 @@ _PAGE = """<!DOCTYPE html>
 <h2>Parameters by block (ties counted once; click a block to find its row)</h2>
 <div id="treemap"></div>
 <div id="status"></div>
+<div id="mapnote" class="notes"></div>
 <h2>Blocks</h2>
 <div id="bar">
 <input id="search" type="search" placeholder="Filter by name or type" aria-label="Filter rows">

@@ -5,7 +5,11 @@
 // layers opens as fast as one of 12.
 (function () {
   "use strict";
+  // How long each step took (ms), for the tests and the benchmark (bench/report_paint.py).
+  var timings = window.netinspectTimings = {};
+  var started = performance.now();
   var data = JSON.parse(document.getElementById("netinspect-data").textContent);
+  timings.parse = performance.now() - started;
   // A row: [parent, depth, name, path, type, args, params, own, module, places, lazy,
   //         tied, shapes, flops]; see netinspect/render/html.py.
   var R = data.rows, n = R.length, ROW = 24;
@@ -91,7 +95,7 @@
   }
 
   // -- treemap (squarified: Bruls, Huizing and van Wijk, 2000) -----------------------------
-  var MAX_CELLS = 4000, cells = 0;
+  var MAX_CELLS = 2000, cells = 0;
   function worst(row, side, sum) {
     var max = 0, min = Infinity;
     row.forEach(function (a) { if (a > max) max = a; if (a < min) min = a; });
@@ -121,12 +125,27 @@
     if (row.length) layRow();
     return out;
   }
-  function drawCell(box, index, x, y, w, h) {
-    if (w < 3 || h < 3 || cells >= MAX_CELLS) return;
+  // Level by level, and a level whole or not at all: where the cells run out, the deeper
+  // levels are left out everywhere alike, not the blocks that happened to come last.
+  function drawCells(box, index, x, y, w, h) {
+    var level = [[index, x, y, w, h]], levels = 0;
+    while (level.length && cells + level.length <= MAX_CELLS) {
+      var next = [];
+      level.forEach(function (at) { drawCell(box, at[0], at[1], at[2], at[3], at[4], next); });
+      level = next;
+      levels++;
+    }
+    document.getElementById("mapnote").textContent = level.length
+      ? "The map shows " + levels + " levels: the next has " + count(level.length) +
+        " blocks, more than it can draw. The tree below has every one."
+      : "";
+  }
+  function drawCell(box, index, x, y, w, h, queue) {
+    if (w < 3 || h < 3) return;
     cells++;
     var r = R[index], c = el("div", "cell" + (r[LAZY] ? " lazy" : ""));
-    c.style.left = x + "px"; c.style.top = y + "px"; c.style.width = w + "px"; c.style.height = h + "px";
-    c.style.background = colour(r[DEPTH], r[MODULE]);
+    c.style.cssText = "left:" + x + "px;top:" + y + "px;width:" + w + "px;height:" + h +
+      "px;background:" + colour(r[DEPTH], r[MODULE]);
     c.dataset.index = index;
     if (w > 40 && h > 14) c.textContent = (r[NAME] || r[TYPE]) + " " + r[TYPE];
     c.title = (r[PATH] || r[NAME]) + ": " + r[TYPE] + ", " + count(area[index]) + " params";
@@ -139,7 +158,7 @@
     var scale = iw * ih / area[index];
     kids.sort(function (a, b) { return area[b] - area[a]; });
     squarify(kids.map(function (j) { return [j, area[j] * scale]; }), x + pad, y + head, iw, ih)
-      .forEach(function (q) { drawCell(box, q[0], q[1], q[2], q[3], q[4]); });
+      .forEach(function (q) { queue.push(q); });
   }
   function colour(depth, module) {
     var hue = (210 + module * 47) % 360;
@@ -152,7 +171,10 @@
       box.appendChild(el("div", "cell", "no parameters with a shape to draw"));
       return;
     }
-    drawCell(box, 0, 0, 0, box.clientWidth, box.clientHeight);
+    // Drawn into a fragment, then added at once: one layout for thousands of cells.
+    var cellsBox = document.createDocumentFragment();
+    drawCells(cellsBox, 0, 0, 0, box.clientWidth, box.clientHeight);
+    box.appendChild(cellsBox);
   }
   var treemap = document.getElementById("treemap");
   treemap.addEventListener("mouseover", function (e) {
@@ -248,8 +270,10 @@
     renderRows(); highlight(index);
   }
   function setAll(open) {
+    var began = performance.now();
     for (var j = 0; j < n; j++) expanded[j] = open || R[j][DEPTH] < 1 ? 1 : 0;
     computeShown(); renderRows();
+    timings.expand = performance.now() - began;
   }
   document.getElementById("expand").addEventListener("click", function () { setAll(true); });
   document.getElementById("collapse").addEventListener("click", function () { setAll(false); });
@@ -257,6 +281,10 @@
   // Search: rows whose name, path or type holds the text, with their ancestors to place them.
   var matchCount = 0, timer = 0;
   function search(text) {
+    var began = performance.now();
+    try { filter(text); } finally { timings.search = performance.now() - began; }
+  }
+  function filter(text) {
     text = text.trim().toLowerCase();
     if (!text) { matches = null; computeShown(); renderRows(); return; }
     matches = new Uint8Array(n); matchCount = 0;
@@ -277,14 +305,19 @@
     timer = setTimeout(function () { search(text); }, 80);
   });
 
+  var step = performance.now();
   computeShown();
   renderRows();
+  timings.tree = performance.now() - step;
+  step = performance.now();
   drawTreemap();
+  timings.treemap = performance.now() - step;
   var resized = 0;
   window.addEventListener("resize", function () {
     clearTimeout(resized);
     resized = setTimeout(function () { drawTreemap(); renderRows(); }, 100);
   });
+  timings.total = performance.now() - started;
   // For tests and the benchmark: when the first full render is done.
   window.netinspectReady = performance.now();
   document.body.dataset.ready = "1";
