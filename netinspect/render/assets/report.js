@@ -95,7 +95,7 @@
   }
 
   // -- treemap (squarified: Bruls, Huizing and van Wijk, 2000) -----------------------------
-  var MAX_CELLS = 2000, cells = 0;
+  var MAX_CELLS = 3000, cells = 0;
   function worst(row, side, sum) {
     var max = 0, min = Infinity;
     row.forEach(function (a) { if (a > max) max = a; if (a < min) min = a; });
@@ -137,7 +137,7 @@
     }
     document.getElementById("mapnote").textContent = level.length
       ? "The map shows " + levels + " levels: the next has " + count(level.length) +
-        " blocks, more than it can draw. The tree below has every one."
+        " modules, more than it can draw. The tree below has every one."
       : "";
   }
   function drawCell(box, index, x, y, w, h, queue) {
