@@ -11,7 +11,7 @@ TORCH_INDEX ?=
 PIP_TORCH   := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 MERMAID     := tests/js/node_modules/.package-lock.json
 
-.PHONY: install install-dev demo test lint bench compat clean
+.PHONY: install install-dev demo test lint bench compat screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +57,8 @@ test: install-dev
 	$(BIN)/python -m pytest -q
 
 lint: install-dev $(VENV)/.installed-bench $(VENV)/.installed-hooks
-	$(BIN)/ruff check netinspect tests bench
-	$(BIN)/ruff format --check netinspect tests bench
+	$(BIN)/ruff check netinspect tests bench docs
+	$(BIN)/ruff format --check netinspect tests bench docs
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m slow  # pre-commit for real; torchrun; new processes
 
@@ -71,6 +71,10 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/init_stream.py
 	$(BIN)/python bench/init_ranks.py
 	$(BIN)/python bench/report_paint.py
+
+# The README's picture of the HTML report (docs/report.png), taken in headless Chromium.
+screenshot: install-dev
+	$(BIN)/python docs/screenshot.py
 
 # The declared torch range tested at both ends (README, "Compatibility"): the oldest release
 # pyproject.toml admits and the newest on PyPI, each in its own venv under .venv-compat/.

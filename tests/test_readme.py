@@ -67,3 +67,13 @@ def test_python_examples_run(code: str, capsys: pytest.CaptureFixture[str]) -> N
     for line in code.splitlines():
         if "print(" in line and "# " in line:
             assert line.split("# ", 1)[1].strip() in printed
+
+
+def test_the_mermaid_example_is_what_graph_prints() -> None:
+    """The flowchart GitHub draws in the README is the command's own output, current."""
+    from tests.conftest import run_in_process
+
+    (block,) = blocks("mermaid")
+    result = run_in_process("graph", str(ROOT / "configs" / "tiny_lm.yaml"), "--depth", "2")
+    assert result.code == 0
+    assert block == result.out

@@ -835,7 +835,7 @@ def graph(
         if too_big:
             print_stderr(
                 f"note: this flowchart has {too_big}; GitHub would show an error instead. "
-                "Fold it with --depth N."
+                "Fold it with --depth N, or draw it with Graphviz (--format svg)."
             )
     data: str | bytes = text
     if format in (GraphFormat.svg, GraphFormat.png):

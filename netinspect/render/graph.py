@@ -15,7 +15,7 @@ from netinspect.render.units import count, printable, shape
 #: defaults, maxEdges and maxTextSize); past them it shows an error instead of the diagram.
 MERMAID_MAX_EDGES = 500
 MERMAID_MAX_TEXT = 50_000
-ARGS_SHOWN = 48  # characters of a node's arguments; longer ones end in ...
+ARGS_SHOWN = 56  # characters of a node's arguments; longer ones end in ...
 
 
 def node_lines(node: GraphNode) -> list[str]:
@@ -125,7 +125,7 @@ def dot(graph: Graph) -> str:
         graph_attr={"rankdir": "TB", "fontname": "Helvetica", "fontsize": "11"},
         node_attr={"shape": "box", "style": "rounded,filled", "fillcolor": "#eef3fb",
                    "fontname": "Helvetica", "fontsize": "10"},
-        edge_attr={"arrowsize": "0.7"},
+        edge_attr={"arrowsize": "0.7", "fontname": "Helvetica", "fontsize": "9"},
     )  # fmt: skip
     start, end = end_labels(graph)
     drawing.node("input", _dot_label([start]), shape="oval", fillcolor="#ffffff")

@@ -58,7 +58,7 @@ def test_graph_folds_and_warns_where_github_would_not_draw() -> None:
     huge = str(CONFIGS / "huge.yaml")
     whole = run_in_process("graph", huge)
     assert whole.code == 0
-    assert "GitHub would show an error instead. Fold it with --depth N." in whole.err
+    assert "GitHub would show an error instead. Fold it with --depth N" in whole.err
     folded = run_in_process("graph", huge, "--depth", "1")
     assert (folded.code, folded.err) == (0, "")
     assert folded.out.count("modules folded") == 80  # the model's 80 blocks, one node each
