@@ -54,6 +54,7 @@ demo: install
 	$(BIN)/netinspect params configs/rgnet.yaml
 
 test: install-dev
+	@$(BIN)/python -m tests.chromium  # which picture tests run here, and how to get the rest
 	$(BIN)/python -m pytest -q
 
 lint: install-dev $(VENV)/.installed-bench $(VENV)/.installed-hooks

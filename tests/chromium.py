@@ -83,3 +83,7 @@ def header() -> list[str]:
     ):
         lines.append(f"{what}: " + (f"SKIPPED: {why}" if why else "run"))
     return lines
+
+
+if __name__ == "__main__":  # make test says up front which picture tests run here
+    print("\n".join(header()))
