@@ -131,6 +131,10 @@ class ReaderLeftError(OutputStreamError):
     """The reader of standard output closed it early (``| head``): nothing wrong to report."""
 
 
+class ProgramMissingError(NetinspectError):
+    """A program netinspect runs is not installed (Graphviz's dot, for graph's images)."""
+
+
 class InternalError(NetinspectError):
     """A bug in netinspect, caught where a command ran: exit status 4."""
 

@@ -36,6 +36,8 @@ def test_readme_has_examples() -> None:
     assert len(blocks("yaml")) >= 2
 
 
+# A new process each (about 2.5 s apiece, 29 of them): make lint runs them, make test not.
+@pytest.mark.slow
 @pytest.mark.parametrize(("command", "expected"), console_examples())
 def test_console_example_prints_what_the_readme_shows(command: str, expected: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}

@@ -41,7 +41,6 @@ from netinspect.cli.output import (
     progress,
     stdout_console,
     write_stdout,
-    write_stdout_bytes,
 )
 from netinspect.dtypes import ParamDtype
 from netinspect.errors import ExitCode, Location, OptionError
@@ -842,8 +841,6 @@ def graph(
         data = draw.dot_image(text, format.value)
     if out is not None:
         api.write_report(out, data)
-    elif isinstance(data, bytes):
-        write_stdout_bytes(data)
     else:
         write_stdout(data)
 

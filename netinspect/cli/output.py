@@ -90,8 +90,9 @@ def _without_trailing_spaces(text: str) -> str:
     return "\n".join(line.rstrip(" ") for line in text.split("\n"))
 
 
-def write_stdout(text: str) -> None:
-    """The whole result in one write, then flushed: a failure is reported, never half-noted."""
+def write_stdout(data: str | bytes) -> None:
+    """The whole result in one write, then flushed: a failure is reported, never half-noted.
+    Bytes (an image) go to the binary stream under the text one."""
     from netinspect.entry import interrupted
 
     if interrupted():  # pressed, and swallowed by some library on the way: stop here
@@ -100,26 +101,14 @@ def write_stdout(text: str) -> None:
     if stream is None:
         raise OutputStreamError("standard output is closed; nothing could be written")
     try:
-        stream.write(text)
+        if isinstance(data, bytes):
+            stream.buffer.write(data)
+        else:
+            stream.write(data)
         stream.flush()
     except BrokenPipeError:
         raise ReaderLeftError("the reader of the output closed it") from None
     except (OSError, ValueError) as exc:  # ValueError: a closed file object
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise OutputStreamError(f"cannot write the output to standard output: {reason}") from None
-
-
-def write_stdout_bytes(data: bytes) -> None:
-    """Binary output (an image) in one write, reported as ``write_stdout`` reports."""
-    stream = getattr(sys.stdout, "buffer", None)
-    if stream is None:
-        raise OutputStreamError("standard output is closed; nothing could be written")
-    try:
-        stream.write(data)
-        stream.flush()
-    except BrokenPipeError:
-        raise ReaderLeftError("the reader of the output closed it") from None
-    except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise OutputStreamError(f"cannot write the output to standard output: {reason}") from None
 

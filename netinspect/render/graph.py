@@ -8,7 +8,7 @@ names of a Python target, arguments) is escaped for each language, never trusted
 from __future__ import annotations
 
 from netinspect.analysis.graph import Cluster, Graph, GraphNode
-from netinspect.errors import NetinspectError
+from netinspect.errors import NetinspectError, ProgramMissingError
 from netinspect.render.units import count, printable, shape
 
 #: GitHub's Mermaid draws at most this many edges and this much text (mermaid's own
@@ -171,10 +171,6 @@ def _dot_style(node: GraphNode) -> dict[str, str]:
     return {}
 
 
-class GraphvizMissingError(NetinspectError):
-    """The dot program is not installed: an image needs it, DOT text does not."""
-
-
 def dot_image(text: str, image_format: str) -> bytes:
     """``text`` drawn by Graphviz's dot as ``svg`` or ``png``."""
     import subprocess
@@ -184,7 +180,7 @@ def dot_image(text: str, image_format: str) -> bytes:
     try:
         return bytes(graphviz.pipe("dot", image_format, text.encode("utf-8")))
     except graphviz.ExecutableNotFound:
-        raise GraphvizMissingError(
+        raise ProgramMissingError(
             f"--format {image_format} needs Graphviz's dot program, which is not installed "
             "(not on PATH)",
             hint="Install Graphviz (Debian or Ubuntu: apt-get install graphviz; macOS: brew "

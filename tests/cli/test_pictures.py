@@ -3,12 +3,21 @@ missing Graphviz is reported. (What the pictures hold is tested in tests/render/
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.chromium import why_no_dot
-from tests.conftest import CONFIGS, GOLDEN, need, run_in_process, run_netinspect
+from tests.conftest import (
+    CONFIGS,
+    GOLDEN,
+    command_env,
+    need,
+    netinspect_exe,
+    run_in_process,
+    run_netinspect,
+)
 
 TINY = str(CONFIGS / "tiny_lm.yaml")
 
@@ -90,3 +99,15 @@ def test_report_refuses_an_unwritable_place_before_any_work(tmp_path: Path) -> N
     assert result.code == 1
     assert "does not exist" in result.err
     assert not out.parent.exists()
+
+
+def test_the_installed_command_pipes_a_png_whole() -> None:
+    """Binary output through a real pipe, from the installed console script."""
+    need(why_no_dot())
+    done = subprocess.run(
+        [netinspect_exe(), "graph", TINY, "--format", "png"],
+        capture_output=True, env=command_env(), check=False, timeout=120,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout.startswith(b"\x89PNG\r\n\x1a\n")
+    assert done.stdout.endswith(b"IEND\xaeB`\x82")  # the last chunk: the image is whole
