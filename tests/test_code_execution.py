@@ -61,6 +61,7 @@ def test_init_rules_never_name_code_even_with_allow_import(project: Path, rule: 
     assert not marker.exists()
 
 
+@pytest.mark.slow  # a new process or several: make lint runs it
 def test_a_library_beside_the_spec_does_not_shadow_the_real_one(project: Path) -> None:
     marker = project / "ran"
     for library in ("safetensors", "yaml", "numpy", "rich"):
@@ -92,6 +93,7 @@ def test_python_m_does_not_put_the_working_directory_first(project: Path) -> Non
     assert not marker.exists()
 
 
+@pytest.mark.slow  # a new process or several: make lint runs it
 def test_import_path_finds_modules_elsewhere_after_the_installed_packages(
     project: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

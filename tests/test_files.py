@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from safetensors.torch import load_file
 
 from tests.conftest import ROOT, netinspect_exe
@@ -16,6 +17,7 @@ from tests.conftest import ROOT, netinspect_exe
 BIG = "model:\n  - repeat: 4\n    layer: {Linear: [4096, 4096]}\n"
 
 
+@pytest.mark.slow  # a new process or several: make lint runs it
 def test_ctrl_c_during_a_write_keeps_the_old_file(tmp_path: Path) -> None:
     spec = tmp_path / "big.yaml"
     spec.write_text(BIG)

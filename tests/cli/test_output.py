@@ -24,6 +24,7 @@ def _start(*args: str, **kwargs: object) -> subprocess.Popen[bytes]:
     return subprocess.Popen([netinspect_exe(), *args], cwd=ROOT, **kwargs)  # type: ignore[call-overload, no-any-return]
 
 
+@pytest.mark.slow  # a new process or several: make lint runs it
 def test_a_closed_stdout_is_reported_on_stderr() -> None:
     proc = _start("params", MLP, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     proc.wait(60)  # (DEVNULL is fine; a really closed fd 1 is next)
@@ -35,6 +36,7 @@ def test_a_closed_stdout_is_reported_on_stderr() -> None:
     assert closed.stderr == "error: standard output is closed; nothing could be written\n"
 
 
+@pytest.mark.slow  # a new process or several: make lint runs it
 def test_a_full_stdout_is_reported_on_stderr() -> None:
     with open("/dev/full", "w") as full:
         proc = subprocess.run(
@@ -46,6 +48,7 @@ def test_a_full_stdout_is_reported_on_stderr() -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # a new process or several: make lint runs it
 def test_a_reader_that_leaves_early_ends_the_command_quietly() -> None:
     proc = _start(
         "params", str(CONFIGS / "huge.yaml"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -132,6 +135,7 @@ def test_a_file_that_appears_during_the_write_is_kept(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.bin"]
 
 
+@pytest.mark.slow  # a new process or several: make lint runs it
 def test_a_full_disk_is_the_environment_s_error(tmp_path: Path) -> None:
     def small_files() -> None:  # the kernel refuses writes beyond 64 KiB, as a full disk would
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import netinspect
 from netinspect.render.json import dry_run_json
 from tests.conftest import CONFIGS, ROOT
@@ -34,6 +36,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # a new process or several: make lint runs it
 def test_a_meta_dry_run_gives_torchs_results_without_importing_dynamo() -> None:
     # Embedding's init, LayerNorm and GELU all run Python meta kernels that would import it.
     proc = _cli("dry-run", "configs/tiny_lm.yaml", "--format", "json")
@@ -45,6 +48,7 @@ def test_a_meta_dry_run_gives_torchs_results_without_importing_dynamo() -> None:
     assert json.loads(proc.stdout) == json.loads(json.dumps(expected))
 
 
+@pytest.mark.slow  # a new process or several: make lint runs it
 def test_marking_finds_torchs_wrapped_functions_once() -> None:
     code = (
         "import torch\nfrom netinspect._fast.dynamo import skip_dynamo_import\n"

@@ -99,6 +99,7 @@ MARK_THEN_DRY_RUN = """
 """
 
 
+@pytest.mark.slow  # a new process or several: make lint runs it
 def test_without_the_dynamo_cache_nothing_is_marked_and_results_stay() -> None:
     marked, flops, imported = _python(MARK_THEN_DRY_RUN.format(patch=""))
     assert int(marked) > 0
