@@ -11,7 +11,7 @@ import pytest
 from tests.chromium import why_no_dot
 from tests.conftest import (
     CONFIGS,
-    GOLDEN,
+    check_golden,
     command_env,
     need,
     netinspect_exe,
@@ -22,19 +22,19 @@ from tests.conftest import (
 TINY = str(CONFIGS / "tiny_lm.yaml")
 
 
-def test_graph_prints_mermaid_by_default_and_markdown_on_request() -> None:
+def test_graph_prints_mermaid_by_default_and_markdown_on_request(update_golden: bool) -> None:
     result = run_in_process("graph", TINY)
     assert (result.code, result.err) == (0, "")
-    assert result.out == (GOLDEN / "graph_tiny_lm.mmd").read_text()
+    check_golden("graph_tiny_lm.mmd", result.out, update_golden)  # as render/test_graph.py
     fenced = run_in_process("graph", TINY, "--format", "markdown")
     assert fenced.out == f"```mermaid\n{result.out}```\n"
 
 
-def test_graph_writes_dot_to_a_file(tmp_path: Path) -> None:
+def test_graph_writes_dot_to_a_file(tmp_path: Path, update_golden: bool) -> None:
     out = tmp_path / "model.dot"
     result = run_in_process("graph", TINY, "-f", "dot", "-o", str(out))
     assert (result.code, result.out, result.err) == (0, "", "")
-    assert out.read_text() == (GOLDEN / "graph_tiny_lm.dot").read_text()
+    check_golden("graph_tiny_lm.dot", out.read_text(), update_golden)
 
 
 def test_graph_draws_svg_and_png_with_dot(tmp_path: Path) -> None:
