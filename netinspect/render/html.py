@@ -96,7 +96,23 @@ def report_data(report: ModelReport) -> dict[str, Any]:
         "totals": _totals(report),
         "notes": _notes(report),
         "rows": [_row(row) for row in report.rows],
+        "ties": _tie_rows(report),
     }
+
+
+def _tie_rows(report: ModelReport) -> list[list[int]]:
+    """For each tensor known by several names, the rows of the distinct modules holding it
+    (at each one's first place): hovering one lights the others."""
+    row_of: dict[str, int] = {}
+    for index, row in enumerate(report.rows):
+        row_of.setdefault(row.path, index)
+    groups = []
+    for names in report.ties:
+        owners = dict.fromkeys(row_of[name.rpartition(".")[0]] for name in names)
+        modules = dict.fromkeys(report.rows[i].module for i in owners)
+        if len(modules) > 1:  # one shared module: its places light up already
+            groups.append(list(owners))
+    return groups
 
 
 def _row(row: Row) -> list[Any]:

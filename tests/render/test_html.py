@@ -75,3 +75,11 @@ def test_every_row_is_in_the_data_in_order() -> None:
     assert [r[7] for r in data["rows"]] == [r.own for r in made.rows]
     assert data["total"] == made.params.total == 121
     assert ["Parameters", "121 (121)"] in data["totals"]
+
+
+def test_ties_between_modules_are_rows_to_light_together() -> None:
+    tiny = netinspect.report(netinspect.load(str(CONFIGS / "tiny_lm.yaml")), memory=False)
+    paths = [r.path for r in tiny.rows]
+    assert report_data(tiny)["ties"] == [[paths.index("embed"), paths.index("head")]]
+    tied = netinspect.report(netinspect.load(str(CONFIGS / "tied.yaml")), memory=False)
+    assert report_data(tied)["ties"] == []  # one shared module: its places light up already

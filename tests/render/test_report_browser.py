@@ -137,6 +137,21 @@ def test_hovering_a_shared_module_shows_its_other_place(open_report: Any) -> Non
     assert "hi" in (opened.page.get_attribute(".cell[data-index='1']", "class") or "")
 
 
+def test_hovering_a_tied_module_lights_the_module_it_is_tied_to(open_report: Any) -> None:
+    made = _report("tiny_lm", memory=False)
+    opened = open_report(made)
+    embed, head = (
+        next(i for i, r in enumerate(made.rows) if r.path == p) for p in ("embed", "head")
+    )
+    opened.page.hover(f".cell[data-index='{embed}']")
+    assert opened.page.get_attribute(f".row[data-index='{head}']", "class") == "row grid other"
+    assert (
+        opened.text("#status") == "embed: Embedding, 64,000 params (49.0%); a tensor tied with head"
+    )
+    opened.page.hover(f".row[data-index='{head}']")  # the head has no cell: its tensor is embed's
+    assert "other" in (opened.page.get_attribute(f".cell[data-index='{embed}']", "class") or "")
+
+
 def test_hostile_names_are_text_in_the_page(open_report: Any) -> None:
     opened = open_report(hostile_report())
     assert opened.problems == []

@@ -61,36 +61,45 @@
   var notes = document.getElementById("notes");
   data.notes.forEach(function (note) { notes.appendChild(el("li", "", note)); });
 
-  // -- highlighting: a row, and every other place of the same module -------------------------
-  var hiRow = -1, cellOf = {};
+  // -- highlighting: a row, the other places of its module, and the modules tied to it -----
+  // data.ties: for each tensor known by several names, the rows of the modules holding it.
+  var tiedTo = {};
+  (data.ties || []).forEach(function (group) {
+    group.forEach(function (i) { (tiedTo[i] = tiedTo[i] || []).push.apply(tiedTo[i], group); });
+  });
+  var hiRow = -1, hiOthers = {}, cellOf = {};
   function highlight(index) {
     hiRow = index;
-    var mod = index >= 0 ? R[index][MODULE] : -1;
+    hiOthers = {};
+    var places = [], tied = [];
+    if (index >= 0) {
+      places = byModule[R[index][MODULE]].filter(function (j) { return j !== index; });
+      tied = (tiedTo[index] || []).filter(function (j) {
+        return j !== index && places.indexOf(j) < 0;
+      });
+      places.concat(tied).forEach(function (j) { hiOthers[j] = true; });
+    }
     document.querySelectorAll(".cell.hi, .cell.other").forEach(function (c) {
       c.classList.remove("hi", "other");
     });
-    if (index >= 0) (byModule[mod] || []).forEach(function (j) {
-      var c = cellOf[j];
-      if (c) c.classList.add(j === index ? "hi" : "other");
-    });
+    if (index >= 0 && cellOf[index]) cellOf[index].classList.add("hi");
+    Object.keys(hiOthers).forEach(function (j) { if (cellOf[j]) cellOf[j].classList.add("other"); });
     paintHighlights();
     var status = document.getElementById("status");
     if (index < 0) { status.textContent = ""; return; }
     var r = R[index], text = (r[PATH] || r[NAME]) + ": " + r[TYPE] + ", " + count(r[PARAMS]) +
       " params (" + share(r[PARAMS]) + ")";
-    if (r[PLACES] > 1) {
-      text += "; shared: also at " + byModule[mod].filter(function (j) { return j !== index; })
-        .map(function (j) { return R[j][PATH]; }).join(", ");
-    }
+    function paths(rows) { return rows.map(function (j) { return R[j][PATH]; }).join(", "); }
+    if (places.length) text += "; shared: also at " + paths(places);
+    if (tied.length) text += "; a tensor tied with " + paths(tied);
     if (r[LAZY]) text += "; lazy layer";
     status.textContent = text;
   }
   function paintHighlights() {
-    var mod = hiRow >= 0 ? R[hiRow][MODULE] : -1;
     rowsBox.querySelectorAll(".row").forEach(function (e) {
       var j = +e.dataset.index;
       e.classList.toggle("hi", j === hiRow);
-      e.classList.toggle("other", j !== hiRow && R[j][MODULE] === mod);
+      e.classList.toggle("other", j !== hiRow && !!hiOthers[j]);
     });
   }
 
