@@ -793,7 +793,7 @@ def report(
     the whole step on meta, a minute and more for ten thousand layers). Without an input
     (``input``, or the spec's ``input:``) there are no shapes, FLOPs or memory plan, and
     the report says so."""
-    from netinspect.analysis.report import ModelReport, rows, tie_names
+    from netinspect.analysis.report import ModelReport, rows
 
     model = build(source, limits=limits)
     run = example_run(model, input)
@@ -808,7 +808,7 @@ def report(
             note = f"not planned: {exc.message}"
     return ModelReport(
         model.name, rows(model.module, model.name, run), params(model), run, plan, note,
-        tie_names(model.module),
+        tuple(tuple(names) for names in _tie_names(model)),
     )  # fmt: skip
 
 

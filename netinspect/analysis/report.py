@@ -8,14 +8,14 @@ area adds up to the model's distinct total.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass
 
 from torch import nn
 
 from netinspect.analysis.dryrun import DryRunReport
 from netinspect.analysis.params import ParamsReport
-from netinspect.analysis.tensors import alias_groups, distinct_numel, is_lazy, tensor_key
+from netinspect.analysis.tensors import alias_groups, is_lazy, tensor_key
 from netinspect.analysis.training import MemoryReport
 
 
@@ -50,47 +50,50 @@ class ModelReport:
 
 
 def rows(module: nn.Module, model_name: str, run: DryRunReport | None = None) -> tuple[Row, ...]:
-    """Every place of the tree, depth first, with the dry run's shapes and FLOPs. A layer
-    is ``lazy`` when it still has unshaped parameters, or the run gave them their shapes."""
+    """Every place of the block tree (``analysis.tree``: class, arguments, parameters, lazy
+    and tied marks), depth first, with what the page adds: the treemap's area, which module
+    object each place is, and the dry run's shapes and FLOPs. A layer is ``lazy`` when it
+    still has unshaped parameters, or the run gave them their shapes."""
+    from netinspect.analysis.tree import TreeNode, tree
+
     shaped_by_run = {m.name.rpartition(".")[0] for m in run.materialized} if run else set()
-    groups = alias_groups(module.named_parameters(remove_duplicate=False))
-    first_name = {tensor_key(p): names[0] for names, p in groups}
-    places: dict[int, int] = defaultdict(int)
-    for _, m in module.named_modules(remove_duplicate=False):
-        places[id(m)] += 1
+    first_name = {
+        tensor_key(p): names[0]
+        for names, p in alias_groups(module.named_parameters(remove_duplicate=False))
+    }
+    by_path = dict(module.named_modules(remove_duplicate=False))
+    places = Counter(id(m) for m in by_path.values())
     numbers: dict[int, int] = {}
     calls = _calls_by_path(run)
     out: list[Row] = []
 
-    def add(m: nn.Module, name: str, path: str, parent: int, depth: int) -> None:
-        own, tied = 0, []
-        for local, p in m._parameters.items():
-            if p is None:
-                continue
-            full = f"{path}.{local}" if path else local
-            first = first_name[tensor_key(p)]
-            if first == full:
-                own += 0 if is_lazy(p) else p.numel()
-            elif places[id(m)] == 1:  # a shared module's repeats are marked shared instead
-                tied.append(f"{local} = {first}")
-        shapes, flops = calls.get(path, ((None, None), None))
+    def own(m: nn.Module, path: str) -> int:
+        """Elements of the tensors first named at this place."""
+        return sum(
+            p.numel()
+            for local, p in m._parameters.items()
+            if p is not None and not is_lazy(p)
+            and first_name[tensor_key(p)] == (f"{path}.{local}" if path else local)
+        )  # fmt: skip
+
+    def add(node: TreeNode, parent: int, depth: int) -> None:
+        m = by_path[node.path]
+        shapes, flops = calls.get(node.path, ((None, None), None))
         index = len(out)
         out.append(
             Row(
-                parent=parent, depth=depth, name=name, path=path, type=type(m).__name__,
-                args=m.extra_repr(), params=distinct_numel(m.parameters()), own=own,
+                parent=parent, depth=depth, name=node.name, path=node.path, type=node.type,
+                args=node.args, params=node.params, own=own(m, node.path),
                 module=numbers.setdefault(id(m), len(numbers)), places=places[id(m)],
-                lazy=path in shaped_by_run or any(is_lazy(p) for p in m.parameters(recurse=False)),
-                tied=tuple(tied),
+                lazy=node.lazy or node.path in shaped_by_run,
+                tied=tuple(f"{local} = {first}" for local, first in node.tied),
                 input=shapes[0], output=shapes[1], flops=flops,
             )
         )  # fmt: skip
-        for child_name, child in m._modules.items():
-            if child is not None:
-                child_path = f"{path}.{child_name}" if path else child_name
-                add(child, child_name, child_path, index, depth + 1)
+        for child in node.children:
+            add(child, index, depth + 1)
 
-    add(module, model_name, "", -1, 0)
+    add(tree(module, model_name).root, -1, 0)
     return tuple(out)
 
 
@@ -105,9 +108,3 @@ def _calls_by_path(run: DryRunReport | None) -> dict[str, tuple[Shapes, int]]:
         shapes, flops = found.get(call.path, ((call.input, call.output), 0))
         found[call.path] = (shapes, flops + call.flops)
     return found
-
-
-def tie_names(module: nn.Module) -> tuple[tuple[str, ...], ...]:
-    """The names of each parameter known by several names (tied or in a shared module)."""
-    groups = alias_groups(module.named_parameters(remove_duplicate=False))
-    return tuple(tuple(names) for names, _ in groups if len(names) > 1)
