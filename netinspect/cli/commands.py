@@ -826,16 +826,18 @@ def graph(
     model = api.build(source, limits=limits)
     shape = api.example_run(model, _given(source, example))
     picture = api.graph(model, shape, depth=depth)
-    text = draw.dot(picture) if format in (GraphFormat.dot, GraphFormat.svg, GraphFormat.png) else (
-        draw.mermaid_markdown(picture) if format is GraphFormat.markdown else draw.mermaid(picture)
-    )  # fmt: skip
     if format in (GraphFormat.mermaid, GraphFormat.markdown):
-        too_big = draw.mermaid_over_github(draw.mermaid(picture), len(picture.edges))
+        text = draw.mermaid(picture)
+        too_big = draw.mermaid_over_github(text, len(picture.edges))
         if too_big:
             print_stderr(
                 f"note: this flowchart has {too_big}; GitHub would show an error instead. "
                 "Fold it with --depth N, or draw it with Graphviz (--format svg)."
             )
+        if format is GraphFormat.markdown:
+            text = draw.mermaid_markdown(text)
+    else:
+        text = draw.dot(picture)
     data: str | bytes = text
     if format in (GraphFormat.svg, GraphFormat.png):
         data = draw.dot_image(text, format.value)

@@ -101,9 +101,10 @@ def mermaid(graph: Graph) -> str:
     return "\n".join(out) + "\n"
 
 
-def mermaid_markdown(graph: Graph) -> str:
-    """The flowchart in a ```mermaid block, ready for a README or a pull-request comment."""
-    return f"```mermaid\n{mermaid(graph)}```\n"
+def mermaid_markdown(flowchart: str) -> str:
+    """A flowchart (:func:`mermaid`) in a ```mermaid block, ready for a README or a
+    pull-request comment."""
+    return f"```mermaid\n{flowchart}```\n"
 
 
 def mermaid_over_github(text: str, edges: int) -> str | None:
