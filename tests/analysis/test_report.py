@@ -89,3 +89,22 @@ def test_lazy_layers_are_marked_shaped_or_not() -> None:
     unshaped = netinspect.report(spec)
     assert [r.path for r in unshaped.rows if r.lazy] == ["0"]
     assert unshaped.params.uninitialized == 2
+
+
+def test_a_memory_plan_that_fails_is_a_note_and_the_rest_stands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from netinspect import api
+    from netinspect.errors import ForwardError
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise ForwardError("the training step of tiny_lm failed on meta: RuntimeError: x")
+
+    monkeypatch.setattr(api, "plan_training", fails)
+    made = netinspect.report(_spec("tiny_lm"))
+    assert made.memory is None
+    assert made.memory_note == (
+        "not planned: the training step of tiny_lm failed on meta: RuntimeError: x"
+    )
+    assert made.run is not None
+    assert len(made.rows) == 15

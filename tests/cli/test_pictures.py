@@ -111,3 +111,20 @@ def test_the_installed_command_pipes_a_png_whole() -> None:
     assert (done.returncode, done.stderr) == (0, b"")
     assert done.stdout.startswith(b"\x89PNG\r\n\x1a\n")
     assert done.stdout.endswith(b"IEND\xaeB`\x82")  # the last chunk: the image is whole
+
+
+def test_png_is_refused_on_a_terminal() -> None:
+    result = run_netinspect("graph", TINY, "--format", "png", env={"FORCE_COLOR": "1"})
+    assert result.code == 1
+    assert result.err.startswith("--format: error: --format png writes binary data")
+    assert "Give -o FILE.png" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_failure_of_dot_itself_is_reported_with_what_it_said() -> None:
+    need(why_no_dot())
+    from netinspect.errors import NetinspectError
+    from netinspect.render.graph import dot_image
+
+    with pytest.raises(NetinspectError, match=r"Graphviz's dot failed \(exit status 1\): .*syntax"):
+        dot_image("digraph { a -> }", "svg")
